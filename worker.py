@@ -68,13 +68,3 @@ class StageWorker:
             raise
         self.processed += len(batch)
         return len(batch)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set; a batch in hand is finished before returning."""
-        while not stop.is_set():
-            if await self.run_once():
-                continue
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.settings.idle_seconds)
-            except TimeoutError:
-                pass

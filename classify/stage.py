@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from muara.domain import State, Suggestion
+from muara.exporters.metrics import Metrics
 from muara.store.records import Change, ComplaintRecord
 from muara.store.repository import Store
 
@@ -30,15 +31,18 @@ class ClassifyStage:
     name = "classify"
     source_state = State.NEW
 
-    def __init__(self, store: Store, model: Callable[[], Classifier]) -> None:
+    def __init__(self, store: Store, model: Callable[[], Classifier], metrics: Metrics) -> None:
         self.store = store
         self.model = model
+        self.metrics = metrics
 
     async def handle(self, batch: list[ComplaintRecord], owner: str) -> None:
         """Suggest an agency for each complaint and commit them all as CLASSIFIED."""
         classifier = self.model()
         texts = [model_input(record) for record in batch]
         found = await asyncio.to_thread(classifier.predict, texts)
+        for suggestion in found:
+            self.metrics.confidence.observe(suggestion.confidence)
         await self.store.apply(
             owner,
             [

@@ -6,6 +6,7 @@ from typing import Any
 
 from muara.config import RouterSettings
 from muara.domain import State, Suggestion
+from muara.exporters.metrics import Metrics
 from muara.router.rules import decide
 from muara.store.records import Change, ComplaintRecord
 from muara.store.repository import Store
@@ -28,9 +29,10 @@ class RouteStage:
     name = "route"
     source_state = State.CLASSIFIED
 
-    def __init__(self, store: Store, settings: RouterSettings) -> None:
+    def __init__(self, store: Store, settings: RouterSettings, metrics: Metrics) -> None:
         self.store = store
         self.settings = settings
+        self.metrics = metrics
 
     async def handle(self, batch: list[ComplaintRecord], owner: str) -> None:
         """Decide each complaint's route and commit it with the decision record."""
@@ -48,4 +50,7 @@ class RouteStage:
                     decision=decision,
                 )
             )
-        await self.store.apply(owner, changes)
+        lost = set(await self.store.apply(owner, changes))
+        for change in changes:
+            if change.decision is not None and change.complaint_id not in lost:
+                self.metrics.decisions.labels(change.decision.mode.value, change.to_state).inc()

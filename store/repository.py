@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Insert, and_, func, or_, select, text, update
@@ -210,17 +210,20 @@ class Store:
 
     async def release(self, owner: str, ids: Sequence[int]) -> None:
         """Give leases back (clean shutdown) so another worker need not wait for them to expire."""
-        if not ids:
-            return
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(complaints)
-                .where(complaints.c.id.in_(list(ids)), complaints.c.lease_owner == owner)
-                .values(lease_owner=None, lease_expires_at=None)
-            )
+        await self._release_with(owner, ids)
 
-    async def apply(self, owner: str, changes: Sequence[Change]) -> list[int]:
-        """Commit state changes in one transaction; returns the ids whose lease was lost."""
+    async def apply(
+        self,
+        owner: str,
+        changes: Sequence[Change],
+        *,
+        also: Callable[[AsyncConnection, set[int]], Awaitable[None]] | None = None,
+    ) -> list[int]:
+        """Commit state changes in one transaction; returns the ids whose lease was lost.
+
+        `also` runs in the same transaction with the ids whose change was committed, so a
+        stage's own records (the outbox) can never disagree with the complaint's state.
+        """
         for change in changes:
             check_transition(change.from_state, change.to_state)
         lost: list[int] = []
@@ -229,13 +232,17 @@ class Store:
             for change in changes:
                 if not await self._apply_one(conn, owner, change, now):
                     lost.append(change.complaint_id)
+            if also is not None:
+                await also(conn, {c.complaint_id for c in changes} - set(lost))
         if lost:
             log.warning(
                 "lease lost on %d complaint(s), their work is left to the new holder", len(lost)
             )
         return lost
 
-    async def _apply_one(self, conn: AsyncConnection, owner: str, change: Change, now: Any) -> bool:
+    async def _apply_one(
+        self, conn: AsyncConnection, owner: str, change: Change, now: datetime
+    ) -> bool:
         result = await conn.execute(
             update(complaints)
             .where(
@@ -287,6 +294,24 @@ class Store:
                 )
             )
         return True
+
+    async def defer(self, owner: str, ids: Sequence[int], until: datetime) -> None:
+        """Release leases and keep the complaints out of every stage until `until` (a retry)."""
+        await self._release_with(owner, ids, not_before=until)
+
+    async def hold(self, owner: str, ids: Sequence[int], reason: str) -> None:
+        """Release leases and hold the complaints for an operator, with a reason free of PII."""
+        await self._release_with(owner, ids, held_reason=reason)
+
+    async def _release_with(self, owner: str, ids: Sequence[int], **values: Any) -> None:
+        if not ids:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(complaints)
+                .where(complaints.c.id.in_(list(ids)), complaints.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None, **values)
+            )
 
     async def latest_suggestions(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """The newest suggestion of each complaint, for the router."""

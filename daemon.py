@@ -1,0 +1,312 @@
+"""The daemon: opens the store, starts every collector and stage worker as a supervised task,
+serves /healthz, /readyz and /metrics, and shuts down cleanly on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import shutil
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack
+from importlib import resources
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from muara.classify.model import AgencyModel, load_model
+from muara.classify.stage import ClassifyStage
+from muara.classify.starter import STARTER_AGENCIES, ensure_starter_model
+from muara.config import LaporSettings, Settings, SpoolSource
+from muara.domain import NewComplaint, RawInput
+from muara.exporters.filing import FilingStage
+from muara.exporters.institutions import sync_institutions
+from muara.exporters.lapor.client import LaporClient
+from muara.exporters.lapor.simulator import (
+    SimulatorServer,
+    SimulatorState,
+    default_institutions,
+)
+from muara.exporters.metrics import Metrics
+from muara.ingest.base import Collector, PollReport, Stored
+from muara.ingest.spool import SpoolCollector
+from muara.router.stage import RouteStage
+from muara.store.engine import create_engine, current_revision, head_revision, migrate
+from muara.store.records import Clock, utc_now
+from muara.store.repository import Store
+from muara.supervisor import Supervisor, TaskBody, TaskHealth
+from muara.web import OpsContext, create_ops_app
+from muara.worker import Stage, StageWorker
+
+log = logging.getLogger(__name__)
+
+DEMO_SPOOL = "demo"
+DEMO_FILE = "callcenter-sample.csv"
+
+
+class StoreNotReadyError(RuntimeError):
+    """The store's schema is older than this release expects."""
+
+
+async def prepare_store(engine: AsyncEngine) -> None:
+    """Migrate an empty store; refuse one at an older revision (an operator runs the upgrade)."""
+    revision = await current_revision(engine)
+    if revision is None:
+        log.info("empty store: applying migrations")
+        await migrate(engine)
+    elif revision != head_revision():
+        raise StoreNotReadyError(
+            f"the store is at schema revision {revision}, this release needs {head_revision()}: "
+            "run `muara migrate` first"
+        )
+
+
+class MeteredSink:
+    """The store as collectors see it, counting what they hand over per channel."""
+
+    def __init__(self, store: Store, metrics: Metrics) -> None:
+        self.inner = store
+        self.metrics = metrics
+
+    def _count(self, channel: str, results: list[Stored]) -> None:
+        created = sum(result.created for result in results)
+        if created:
+            self.metrics.ingested.labels(channel).inc(created)
+        if known := len(results) - created:
+            self.metrics.already_known.labels(channel).inc(known)
+
+    async def store(self, complaint: NewComplaint, raw: RawInput | None) -> Stored:
+        """Store one complaint and count it."""
+        return (await self.store_many([(complaint, raw)]))[0]
+
+    async def store_many(self, items: list[tuple[NewComplaint, RawInput | None]]) -> list[Stored]:
+        """Store complaints in one transaction and count them per channel."""
+        results = await self.inner.store_many(items)
+        for channel in {complaint.channel for complaint, _ in items}:
+            self._count(
+                channel,
+                [r for (c, _), r in zip(items, results, strict=True) if c.channel == channel],
+            )
+        return results
+
+    async def quarantine(self, raw: RawInput, error_class: str, reason: str) -> Stored:
+        """Quarantine bad input and count it."""
+        result = await self.inner.quarantine(raw, error_class, reason)
+        if result.created:
+            self.metrics.quarantined.labels(raw.channel).inc()
+            log.warning("quarantined input from %s: %s (%s)", raw.channel, reason, error_class)
+        return result
+
+
+def seed_demo_spool(data_dir: Path) -> SpoolSource:
+    """The embedded default's spool, with the bundled sample rows dropped in once."""
+    root = data_dir / "spool"
+    inbox = root / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    marker = root / ".seeded"
+    if not marker.exists():
+        sample = resources.files("muara.demo").joinpath(DEMO_FILE)
+        with resources.as_file(sample) as path:
+            shutil.copyfile(path, inbox / DEMO_FILE)
+        marker.touch()
+    return SpoolSource(name=DEMO_SPOOL, path=root, stable_seconds=0.0)
+
+
+def spool_sources(settings: Settings) -> list[SpoolSource]:
+    """Configured spools, plus the demo spool in demo mode."""
+    sources = list(settings.spool)
+    if settings.demo and all(source.name != DEMO_SPOOL for source in sources):
+        sources.append(seed_demo_spool(settings.data_dir))
+    return sources
+
+
+class ModelHolder:
+    """The model the classify stage uses now; a registry may swap it without a restart."""
+
+    def __init__(self, model: AgencyModel) -> None:
+        self.current = model
+
+    def __call__(self) -> AgencyModel:
+        return self.current
+
+
+def load_classifier(settings: Settings) -> AgencyModel:
+    """The configured model, or the bundled starter model (trained into the data folder once)."""
+    path = settings.classifier.model_path
+    if path is None:
+        path = ensure_starter_model(settings.data_dir / "models")
+    model = load_model(path)
+    log.info("classifier model %s loaded (%d agencies)", model.version, len(model.labels))
+    return model
+
+
+@contextlib.contextmanager
+def signal_handlers(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> Iterator[None]:
+    """Route SIGTERM/SIGINT to `stop` while the daemon runs; restore the defaults after."""
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or not Unix
+            pass
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+class Daemon:
+    """Muara's long-running service."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.metrics = Metrics(registry)
+        self.stop_event = asyncio.Event()
+        self.ready = asyncio.Event()
+        self.ops_url: str | None = None
+        self.lapor_url: str | None = None
+        self.simulator: SimulatorServer | None = None
+        self.supervisor: Supervisor | None = None
+
+    def request_stop(self) -> None:
+        """Stop taking work; what is in hand is finished within the shutdown timeout."""
+        if not self.stop_event.is_set():
+            log.info("shutdown requested: finishing work in hand")
+        self.stop_event.set()
+
+    async def run(self) -> None:
+        """Run until `request_stop` (or a signal); return after a clean shutdown."""
+        loop = asyncio.get_running_loop()
+        async with AsyncExitStack() as stack:
+            stack.enter_context(signal_handlers(loop, self.request_stop))
+            await self._start(stack)
+            self.ready.set()
+            await self.stop_event.wait()
+            assert self.supervisor is not None
+            unfinished = await self.supervisor.shutdown(self.settings.workers.shutdown_timeout)
+            if unfinished:
+                log.warning(
+                    "shutdown timeout: cancelled %s; their leases were released",
+                    ", ".join(unfinished),
+                )
+        log.info("stopped")
+
+    async def _start(self, stack: AsyncExitStack) -> None:
+        settings = self.settings
+        engine = create_engine(settings.store_url, echo=settings.store.echo)
+        stack.push_async_callback(engine.dispose)
+        await prepare_store(engine)
+        store = Store(engine, clock=self.clock)
+        sink = MeteredSink(store, self.metrics)
+        supervisor = Supervisor(
+            self.stop_event,
+            backoff_max=settings.workers.restart_backoff_max,
+            on_restart=lambda name: self.metrics.task_restarts.labels(name).inc(),
+            clock=self.clock,
+        )
+        self.supervisor = supervisor
+
+        model = ModelHolder(await asyncio.to_thread(load_classifier, settings))
+        stages: list[Stage] = [
+            ClassifyStage(store, model, self.metrics),
+            RouteStage(store, settings.router, self.metrics),
+        ]
+        if settings.lapor.enabled:
+            lapor = await self._start_lapor(stack, settings.lapor)
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+            client = LaporClient(lapor, session)
+            if settings.lapor.base_url is None:
+                names = {code: name for code, name in STARTER_AGENCIES.items()}
+                await sync_institutions(client, engine, names, clock=self.clock)
+            stages.append(FilingStage(store, client, lapor, self.metrics))
+
+        sources: set[str] = set()
+        for source in spool_sources(settings):
+            collector = SpoolCollector(source)
+            sources.add(f"collector:{collector.name}")
+            supervisor.start(f"collector:{collector.name}", self._poll_loop(collector, sink))
+        for stage in stages:
+            worker = StageWorker(stage, store, settings.workers)
+            supervisor.start(f"stage:{stage.name}", self._stage_loop(worker))
+
+        ops = OpsContext(store, self.metrics, supervisor.health, sources)
+        runner = web.AppRunner(create_ops_app(ops), access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, settings.http.host, settings.http.port)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        self.ops_url = f"http://{host}:{port}"
+        log.info(
+            "muara started: metrics %s/metrics, readiness %s/readyz; %d source(s), store %s",
+            self.ops_url,
+            self.ops_url,
+            len(sources),
+            engine.url.render_as_string(hide_password=True),
+        )
+        for source in spool_sources(settings):
+            log.info(
+                "spool %s: drop call-center CSV files into %s", source.name, source.path / "inbox"
+            )
+
+    async def _start_lapor(self, stack: AsyncExitStack, lapor: LaporSettings) -> LaporSettings:
+        if lapor.base_url is not None:
+            return lapor
+        # The embedded default files into an in-process simulator, never into the real LAPOR!.
+        token, key = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        state = SimulatorState(institutions=default_institutions(STARTER_AGENCIES))
+        simulator = await stack.enter_async_context(
+            SimulatorServer(state, token=token, key=key, file_path=lapor.file_path)
+        )
+        self.lapor_url = simulator.url
+        self.simulator = simulator
+        log.info("LAPOR! simulator (in-process) at %s", simulator.url)
+        return lapor.model_copy(update={"base_url": simulator.url, "token": SecretStr(token), "key": SecretStr(key)})
+
+    def _poll_loop(self, collector: Collector, sink: MeteredSink) -> TaskBody:
+        async def body(health: TaskHealth) -> None:
+            total = PollReport()
+            while not self.stop_event.is_set():
+                try:
+                    report = await collector.poll(sink)
+                except Exception:
+                    self.metrics.poll_failures.labels(collector.name, collector.channel).inc()
+                    raise
+                total.add(report)
+                health.succeeded()
+                self.metrics.last_poll.labels(collector.name, collector.channel).set(
+                    self.clock().timestamp()
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop_event.wait(), collector.poll_seconds)
+
+        return body
+
+    def _stage_loop(self, worker: StageWorker) -> TaskBody:
+        async def body(health: TaskHealth) -> None:
+            while not self.stop_event.is_set():
+                handled = await worker.run_once()
+                health.succeeded()
+                if handled:
+                    self.metrics.stage_processed.labels(worker.stage.name).inc(handled)
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop_event.wait(), worker.settings.idle_seconds)
+
+        return body

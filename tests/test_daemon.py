@@ -1,0 +1,96 @@
+"""The daemon in-process: a CSV dropped in the spool goes all the way into LAPOR! (simulated)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+from prometheus_client import CollectorRegistry
+
+from muara.config import Settings, load_settings
+from muara.daemon import Daemon
+
+HEADER = "call_id,started_at,caller_name,caller_number,category,summary,district,subdistrict\n"
+ROWS = [
+    "c-1,2026-11-20T08:15:00+07:00,Budi Santoso,0812-0000-1001,jalan,"
+    "jalan berlubang besar di depan pasar mohon segera diperbaiki,Tegalsari,",
+    "c-2,2026-11-20T09:00:00,Ani Lestari,0812-0000-1002,sampah,"
+    "sampah tidak diangkut sudah seminggu bau sekali,Wonokromo,",
+    "c-3,20/11/2026 10:30,Joko,0812-0000-1003,air,air PDAM mati sejak kemarin pagi,Gubeng,",
+]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:
+    """Wait until `check` holds; the daemon works in the background."""
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.05)
+
+
+def daemon_settings(store_url: str, tmp_path: Path, **overrides: object) -> Settings:
+    """Fast-polling settings on the test's store, spool and an in-process simulator."""
+    base: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "store": {"url": store_url},
+        "http": {"port": 0},
+        "workers": {"idle_seconds": 0.05, "shutdown_timeout": 5},
+        "spool": [
+            {"name": "cc", "path": tmp_path / "spool", "poll_seconds": 0.05, "stable_seconds": 0}
+        ],
+        "router": {"auto_route_threshold": 0.0},
+    }
+    base.update(overrides)
+    return load_settings(**base)
+
+
+@pytest.fixture
+async def running(store_url: str, tmp_path: Path) -> AsyncIterator[Daemon]:
+    daemon = Daemon(daemon_settings(store_url, tmp_path), registry=CollectorRegistry())
+    task = asyncio.create_task(daemon.run())
+    ready = asyncio.create_task(daemon.ready.wait())
+    await asyncio.wait([task, ready], timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        task.result()  # start-up failed: raise its error here
+    assert daemon.ready.is_set(), "daemon not ready within 60 s"
+    yield daemon
+    daemon.request_stop()
+    async with asyncio.timeout(30):
+        await task
+
+
+async def test_a_dropped_csv_is_filed_into_lapor_once(running: Daemon, tmp_path: Path) -> None:
+    inbox = tmp_path / "spool" / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "calls.csv").write_text(HEADER + "\n".join(ROWS) + "\n", encoding="utf-8")
+    assert running.simulator is not None
+    state = running.simulator.state
+
+    async def all_filed() -> bool:
+        return len(state.filings) >= len(ROWS)
+
+    await eventually(all_filed)
+    assert (tmp_path / "spool" / "done" / "calls.csv").exists()
+    # Dropping the same file again adds nothing and files nothing.
+    (inbox / "calls.csv").write_text(HEADER + "\n".join(ROWS) + "\n", encoding="utf-8")
+
+    async def moved_again() -> bool:
+        return not (inbox / "calls.csv").exists()
+
+    await eventually(moved_again)
+    await asyncio.sleep(0.3)
+    references = [f.body["tags_raw"] for f in state.filings]
+    assert len(references) == len(ROWS) == len(set(references))
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{running.ops_url}/metrics") as response:
+            text = await response.text()
+        async with http.get(f"{running.ops_url}/readyz") as response:
+            ready = await response.json()
+    assert 'muara_ingest_complaints_total{channel="callcenter"} 3.0' in text
+    assert 'muara_complaints{channel="callcenter",state="EXPORTED"} 3.0' in text
+    assert ready["status"] == "ready", ready
+    # Personal data never reaches metric labels.
+    assert "Budi" not in text and "0812" not in text
