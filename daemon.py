@@ -277,7 +277,9 @@ class Daemon:
         self.lapor_url = simulator.url
         self.simulator = simulator
         log.info("LAPOR! simulator (in-process) at %s", simulator.url)
-        return lapor.model_copy(update={"base_url": simulator.url, "token": SecretStr(token), "key": SecretStr(key)})
+        return lapor.model_copy(
+            update={"base_url": simulator.url, "token": SecretStr(token), "key": SecretStr(key)}
+        )
 
     def _poll_loop(self, collector: Collector, sink: MeteredSink) -> TaskBody:
         async def body(health: TaskHealth) -> None:

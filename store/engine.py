@@ -78,17 +78,21 @@ def _alembic_config() -> Config:
     return cfg
 
 
+def _revision_label(heads: tuple[str, ...] | list[str]) -> str | None:
+    return "+".join(sorted(heads)) or None
+
+
 def _current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    return _revision_label(MigrationContext.configure(connection).get_current_heads())
 
 
 def head_revision() -> str | None:
-    """The newest migration this release ships."""
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    """The newest migration(s) this release ships, as one label ("a+b" for parallel branches)."""
+    return _revision_label(ScriptDirectory.from_config(_alembic_config()).get_heads())
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    """The migration the store is at (None: an empty store)."""
+    """The migration(s) the store is at (None: an empty store)."""
     async with engine.connect() as connection:
         return await connection.run_sync(_current_revision)
 
@@ -99,7 +103,7 @@ async def migrate(engine: AsyncEngine) -> tuple[str | None, str | None]:
 
     def upgrade(connection: Connection) -> None:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")
 
     before = await current_revision(engine)
     async with engine.begin() as connection:

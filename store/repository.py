@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, and_, func, or_, select, text, update
+from sqlalchemy import Insert, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -62,70 +62,144 @@ class Store:
     async def store_many(
         self, items: Sequence[tuple[NewComplaint, RawInput | None]]
     ) -> list[Stored]:
-        """Store complaints in one transaction; returns after the commit."""
-        async with self.engine.begin() as conn:
-            return [await self._store_one(conn, complaint, raw) for complaint, raw in items]
+        """Store complaints in one transaction; returns after the commit.
 
-    async def _store_one(
-        self, conn: AsyncConnection, complaint: NewComplaint, raw: RawInput | None
-    ) -> Stored:
-        existing = await conn.scalar(
-            select(complaints.c.id).where(
-                complaints.c.channel == complaint.channel,
-                complaints.c.source_id == complaint.source_id,
-            )
-        )
-        if existing is not None:
-            return Stored(existing, StoreOutcome.ALREADY_KNOWN)
-        now = self.clock()
-        raw_id = None
-        if raw is not None:
-            raw_id = (await self._insert_raw(conn, raw, None, None)).id
-        reporter = complaint.reporter
-        insert: Insert = (
-            self._insert(complaints)
-            .values(
-                channel=complaint.channel,
-                source_id=complaint.source_id,
-                received_at=complaint.received_at,
-                ingested_at=now,
-                state=State.NEW.value,
-                state_changed_at=now,
-                subject=complaint.subject,
-                text=complaint.text,
-                reporter_name=reporter.name,
-                reporter_contact=reporter.contact,
-                is_anonymous=reporter.is_anonymous,
-                is_secret=reporter.is_secret,
-                district=complaint.district,
-                subdistrict=complaint.subdistrict,
-                attachments=[dataclasses.asdict(a) for a in complaint.attachments],
-                extra=complaint.extra,
-                raw_input_id=raw_id,
-            )
-            .on_conflict_do_nothing(index_elements=["channel", "source_id"])
-            .returning(complaints.c.id)
-        )
-        new_id = await conn.scalar(insert)
-        if new_id is None:  # another writer stored it between our look-up and insert
-            found = await conn.scalar(
-                select(complaints.c.id).where(
-                    complaints.c.channel == complaint.channel,
-                    complaints.c.source_id == complaint.source_id,
+        Set-based (a handful of statements per call, not per complaint): ingest is the first
+        stage of every complaint, so its cost is paid N times.
+        """
+        if not items:
+            return []
+        async with self.engine.begin() as conn:
+            known = await self._existing_ids(conn, [c for c, _ in items])
+            fresh: dict[tuple[str, str], tuple[NewComplaint, RawInput | None]] = {}
+            for complaint, raw in items:
+                key = (complaint.channel, complaint.source_id)
+                if key not in known:
+                    fresh.setdefault(key, (complaint, raw))
+            if fresh:
+                created = await self._insert_complaints(conn, list(fresh.values()))
+            else:
+                created = {}
+        results = []
+        for complaint, _ in items:
+            key = (complaint.channel, complaint.source_id)
+            if key in created:
+                results.append(Stored(created.pop(key), StoreOutcome.STORED))
+            else:
+                found = known.get(key)
+                if found is None:  # the same source id twice in one call: the first one won
+                    found = next(
+                        r.id
+                        for (c, _), r in zip(items, results, strict=False)
+                        if (c.channel, c.source_id) == key
+                    )
+                results.append(Stored(found, StoreOutcome.ALREADY_KNOWN))
+        return results
+
+    async def _existing_ids(
+        self, conn: AsyncConnection, items: Sequence[NewComplaint]
+    ) -> dict[tuple[str, str], int]:
+        found: dict[tuple[str, str], int] = {}
+        by_channel: dict[str, set[str]] = {}
+        for complaint in items:
+            by_channel.setdefault(complaint.channel, set()).add(complaint.source_id)
+        for channel, source_ids in by_channel.items():
+            rows = await conn.execute(
+                select(complaints.c.source_id, complaints.c.id).where(
+                    complaints.c.channel == channel,
+                    complaints.c.source_id.in_(sorted(source_ids)),
                 )
             )
-            assert found is not None
-            return Stored(found, StoreOutcome.ALREADY_KNOWN)
-        await conn.execute(
-            state_history.insert().values(
-                complaint_id=new_id,
-                from_state=None,
-                to_state=State.NEW.value,
-                at=now,
-                actor=f"ingest:{complaint.channel}",
+            found.update({(channel, source_id): id_ for source_id, id_ in rows})
+        return found
+
+    async def _insert_complaints(
+        self, conn: AsyncConnection, items: list[tuple[NewComplaint, RawInput | None]]
+    ) -> dict[tuple[str, str], int]:
+        now = self.clock()
+        raws = [raw for _, raw in items if raw is not None]
+        raw_ids = await self._insert_raws(conn, raws, now) if raws else {}
+        rows = []
+        for complaint, raw in items:
+            reporter = complaint.reporter
+            rows.append(
+                {
+                    "channel": complaint.channel,
+                    "source_id": complaint.source_id,
+                    "received_at": complaint.received_at,
+                    "ingested_at": now,
+                    "state": State.NEW.value,
+                    "state_changed_at": now,
+                    "subject": complaint.subject,
+                    "text": complaint.text,
+                    "reporter_name": reporter.name,
+                    "reporter_contact": reporter.contact,
+                    "is_anonymous": reporter.is_anonymous,
+                    "is_secret": reporter.is_secret,
+                    "district": complaint.district,
+                    "subdistrict": complaint.subdistrict,
+                    "attachments": [dataclasses.asdict(a) for a in complaint.attachments],
+                    "extra": complaint.extra,
+                    "raw_input_id": (
+                        raw_ids.get((raw.channel, raw.source_ref)) if raw is not None else None
+                    ),
+                }
             )
+        # A concurrent writer may have stored some since `_existing_ids`: those are skipped and
+        # RETURNING names exactly the rows this call created (executemany "insertmanyvalues").
+        inserted = await conn.execute(
+            self._insert(complaints)
+            .on_conflict_do_nothing(index_elements=["channel", "source_id"])
+            .returning(complaints.c.id, complaints.c.channel, complaints.c.source_id),
+            rows,
         )
-        return Stored(new_id, StoreOutcome.STORED)
+        created = {(channel, source_id): id_ for id_, channel, source_id in inserted}
+        if created:
+            await conn.execute(
+                state_history.insert(),
+                [
+                    {
+                        "complaint_id": id_,
+                        "from_state": None,
+                        "to_state": State.NEW.value,
+                        "at": now,
+                        "actor": f"ingest:{channel}",
+                    }
+                    for (channel, _), id_ in created.items()
+                ],
+            )
+        return created
+
+    async def _insert_raws(
+        self, conn: AsyncConnection, raws: Sequence[RawInput], now: datetime
+    ) -> dict[tuple[str, str], int]:
+        await conn.execute(
+            self._insert(raw_inputs).on_conflict_do_nothing(
+                index_elements=["channel", "source_ref"]
+            ),
+            [
+                {
+                    "channel": raw.channel,
+                    "source_ref": raw.source_ref,
+                    "content": raw.content,
+                    "content_type": raw.content_type,
+                    "received_at": now,
+                }
+                for raw in raws
+            ],
+        )
+        found: dict[tuple[str, str], int] = {}
+        by_channel: dict[str, set[str]] = {}
+        for raw in raws:
+            by_channel.setdefault(raw.channel, set()).add(raw.source_ref)
+        for channel, refs in by_channel.items():
+            rows = await conn.execute(
+                select(raw_inputs.c.source_ref, raw_inputs.c.id).where(
+                    raw_inputs.c.channel == channel, raw_inputs.c.source_ref.in_(sorted(refs))
+                )
+            )
+            found.update({(channel, ref): id_ for ref, id_ in rows})
+        return found
 
     async def quarantine(self, raw: RawInput, error_class: str, reason: str) -> Stored:
         """Keep unparseable input with its error; the same input again is "already known"."""
@@ -226,74 +300,113 @@ class Store:
         """
         for change in changes:
             check_transition(change.from_state, change.to_state)
-        lost: list[int] = []
         now = self.clock()
         async with self.engine.begin() as conn:
-            for change in changes:
-                if not await self._apply_one(conn, owner, change, now):
-                    lost.append(change.complaint_id)
+            committed = await self._move(conn, owner, changes, now)
+            done = [change for change in changes if change.complaint_id in committed]
+            await self._record(conn, done, now)
             if also is not None:
-                await also(conn, {c.complaint_id for c in changes} - set(lost))
+                await also(conn, committed)
+        lost = [change.complaint_id for change in changes if change.complaint_id not in committed]
         if lost:
             log.warning(
                 "lease lost on %d complaint(s), their work is left to the new holder", len(lost)
             )
         return lost
 
-    async def _apply_one(
-        self, conn: AsyncConnection, owner: str, change: Change, now: datetime
-    ) -> bool:
-        result = await conn.execute(
-            update(complaints)
-            .where(
-                complaints.c.id == change.complaint_id,
-                complaints.c.state == change.from_state.value,
-                complaints.c.lease_owner == owner,
+    async def _move(
+        self, conn: AsyncConnection, owner: str, changes: Sequence[Change], now: datetime
+    ) -> set[int]:
+        """Move each group of complaints in one fenced UPDATE; the ids that were still ours."""
+        groups: dict[tuple[State, State], list[int]] = {}
+        for change in changes:
+            groups.setdefault((change.from_state, change.to_state), []).append(change.complaint_id)
+        committed: set[int] = set()
+        for (source, target), ids in groups.items():
+            moved = await conn.execute(
+                update(complaints)
+                .where(
+                    complaints.c.id.in_(ids),
+                    complaints.c.state == source.value,
+                    complaints.c.lease_owner == owner,
+                )
+                .values(
+                    state=target.value,
+                    state_changed_at=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    not_before=None,
+                )
+                .returning(complaints.c.id)
             )
-            .values(
-                state=change.to_state.value,
-                state_changed_at=now,
-                lease_owner=None,
-                lease_expires_at=None,
-                not_before=None,
-                **change.values,
+            committed.update(moved.scalars())
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for change in changes:
+            if change.values and change.complaint_id in committed:
+                columns = tuple(sorted(change.values))
+                by_columns.setdefault(columns, []).append(
+                    {"b_id": change.complaint_id}
+                    | {f"v_{name}": value for name, value in change.values.items()}
+                )
+        for columns, params in by_columns.items():
+            await conn.execute(
+                update(complaints)
+                .where(complaints.c.id == bindparam("b_id"))
+                .values({name: bindparam(f"v_{name}") for name in columns}),
+                params,
             )
-        )
-        if result.rowcount != 1:
-            return False
+        return committed
+
+    async def _record(self, conn: AsyncConnection, done: Sequence[Change], now: datetime) -> None:
+        """History, suggestions and decisions of the committed changes, a statement each."""
+        if not done:
+            return
         await conn.execute(
-            state_history.insert().values(
-                complaint_id=change.complaint_id,
-                from_state=change.from_state.value,
-                to_state=change.to_state.value,
-                at=now,
-                actor=change.actor,
-            )
+            state_history.insert(),
+            [
+                {
+                    "complaint_id": c.complaint_id,
+                    "from_state": c.from_state.value,
+                    "to_state": c.to_state.value,
+                    "at": now,
+                    "actor": c.actor,
+                }
+                for c in done
+            ],
         )
-        if (suggestion := change.suggestion) is not None:
+        found = [(c.complaint_id, c.suggestion) for c in done if c.suggestion is not None]
+        if found:
             await conn.execute(
-                suggestions.insert().values(
-                    complaint_id=change.complaint_id,
-                    agency=suggestion.agency,
-                    confidence=suggestion.confidence,
-                    top=[list(pair) for pair in suggestion.top],
-                    model_version=suggestion.model_version,
-                    created_at=now,
-                )
+                suggestions.insert(),
+                [
+                    {
+                        "complaint_id": complaint_id,
+                        "agency": s.agency,
+                        "confidence": s.confidence,
+                        "top": [list(pair) for pair in s.top],
+                        "model_version": s.model_version,
+                        "created_at": now,
+                    }
+                    for complaint_id, s in found
+                ],
             )
-        if (decision := change.decision) is not None:
+        decided = [(c.complaint_id, c.decision) for c in done if c.decision is not None]
+        if decided:
             await conn.execute(
-                decisions.insert().values(
-                    complaint_id=change.complaint_id,
-                    target_state=decision.target.value,
-                    agency=decision.agency,
-                    mode=decision.mode.value,
-                    decided_by=decision.decided_by,
-                    reason=decision.reason,
-                    created_at=now,
-                )
+                decisions.insert(),
+                [
+                    {
+                        "complaint_id": complaint_id,
+                        "target_state": d.target.value,
+                        "agency": d.agency,
+                        "mode": d.mode.value,
+                        "decided_by": d.decided_by,
+                        "reason": d.reason,
+                        "created_at": now,
+                    }
+                    for complaint_id, d in decided
+                ],
             )
-        return True
 
     async def defer(self, owner: str, ids: Sequence[int], until: datetime) -> None:
         """Release leases and keep the complaints out of every stage until `until` (a retry)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -30,9 +31,9 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30) 
             await asyncio.sleep(0.05)
 
 
-def daemon_settings(store_url: str, tmp_path: Path, **overrides: object) -> Settings:
+def daemon_settings(store_url: str, tmp_path: Path, **overrides: Any) -> Settings:
     """Fast-polling settings on the test's store, spool and an in-process simulator."""
-    base: dict[str, object] = {
+    base: dict[str, Any] = {
         "data_dir": tmp_path / "data",
         "store": {"url": store_url},
         "http": {"port": 0},

@@ -1,0 +1,165 @@
+"""Throughput of the whole pipeline: spool ingest -> classify -> route -> export to the simulator.
+
+    python bench/pipeline.py                  # 100,000 complaints, SQLite then PostgreSQL
+    python bench/pipeline.py -n 20000 --backend sqlite
+
+Each stage runs on its own over the whole set (the real collector and stage workers, the
+starter model, the in-process LAPOR! simulator over loopback HTTP), so its rate is measured
+alone; end to end is N over the sum of the stage times, as one process does all of it.
+Peak memory is the process's maximum resident set (it includes the simulator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+from pydantic import SecretStr
+
+from muara.classify.model import load_model
+from muara.classify.stage import ClassifyStage
+from muara.classify.starter import STARTER_AGENCIES, ensure_starter_model, starter_examples
+from muara.config import LaporSettings, RouterSettings, SpoolSource, WorkerSettings
+from muara.daemon import MeteredSink
+from muara.exporters.filing import FilingStage
+from muara.exporters.lapor.client import LaporClient
+from muara.exporters.lapor.simulator import (
+    SimulatorServer,
+    SimulatorState,
+    default_institution_ids,
+    default_institutions,
+)
+from muara.exporters.metrics import Metrics
+from muara.ingest.spool import SpoolCollector
+from muara.router.stage import RouteStage
+from muara.store.engine import create_engine, migrate
+from muara.store.repository import Store
+from muara.worker import Stage, StageWorker
+
+HEADER = "call_id,started_at,caller_name,caller_number,category,summary,district,subdistrict\n"
+ROWS_PER_FILE = 10_000
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def write_spool(inbox: Path, n: int, seed: int = 7) -> None:
+    """N synthetic call-center rows, in files of ROWS_PER_FILE, from the starter texts."""
+    rng = random.Random(seed)
+    texts = [text.replace(",", " ").replace("\n", " ") for text, _ in starter_examples()]
+    inbox.mkdir(parents=True, exist_ok=True)
+    for start in range(0, n, ROWS_PER_FILE):
+        lines = [HEADER]
+        for i in range(start, min(n, start + ROWS_PER_FILE)):
+            lines.append(
+                f"b-{i},2026-11-20T08:{i % 60:02d}:00+07:00,Warga,0812-0000-{i % 10000:04d},"
+                f"umum,{rng.choice(texts)},Gubeng,\n"
+            )
+        (inbox / f"calls-{start:07d}.csv").write_text("".join(lines), encoding="utf-8")
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def timed(label: str, n: int, work: Callable[[], Awaitable[None]]) -> float:
+    start = time.perf_counter()
+    await work()
+    elapsed = time.perf_counter() - start
+    print(f"  {label:<8} {n / elapsed:>9,.0f} complaints/s  ({elapsed:.1f} s)", flush=True)
+    return elapsed
+
+
+async def drain(worker: StageWorker) -> None:
+    while await worker.run_once():
+        pass
+
+
+async def run_backend(url: str, n: int, workdir: Path) -> None:
+    engine = create_engine(url)
+    await migrate(engine)
+    store = Store(engine)
+    metrics = Metrics()
+    settings = WorkerSettings(batch_size=500, lease_seconds=300)
+    source = SpoolSource(name="bench", path=workdir / "spool", stable_seconds=0)
+    write_spool(source.path / "inbox", n)
+    collector = SpoolCollector(source)
+    sink = MeteredSink(store, metrics)
+    model = load_model(ensure_starter_model(workdir / "models"))
+    token, key = "bench-token", "bench-key"
+    state = SimulatorState(default_institutions(STARTER_AGENCIES))
+    async with (
+        SimulatorServer(state, token=token, key=key) as simulator,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session,
+    ):
+        lapor = LaporSettings(
+            base_url=simulator.url,
+            token=SecretStr(token),
+            key=SecretStr(key),
+            concurrency=32,
+            institutions=default_institution_ids(STARTER_AGENCIES),
+        )
+
+        async def ingest() -> None:
+            while any((source.path / "inbox").glob("*.csv")):
+                await collector.poll(sink)
+
+        def worker(stage: Stage) -> Callable[[], Awaitable[None]]:
+            return lambda: drain(StageWorker(stage, store, settings))
+
+        total = 0.0
+        total += await timed("ingest", n, ingest)
+        total += await timed("classify", n, worker(ClassifyStage(store, lambda: model, metrics)))
+        total += await timed(
+            "route", n, worker(RouteStage(store, RouterSettings(auto_route_threshold=0), metrics))
+        )
+        client = LaporClient(lapor, session)
+        total += await timed("export", n, worker(FilingStage(store, client, lapor, metrics)))
+    report = await store.status()
+    await engine.dispose()
+    exported = report.by_state().get("EXPORTED", 0)
+    print(f"  {'end-to-end':<8} {n / total:>7,.0f} complaints/s  ({total:.1f} s)")
+    print(f"  exported {exported:,} of {n:,}; simulator holds {len(state.filings):,} filings")
+    print(f"  peak memory {peak_mb():,.0f} MB")
+    if exported != n or len(state.filings) != n:
+        raise SystemExit("not every complaint was filed exactly once")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=100_000, help="complaints to push through")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        workdir = Path(tempfile.mkdtemp(prefix="muara-bench-"))
+        print(f"{backend}: {args.n:,} complaints", flush=True)
+        try:
+            if backend == "sqlite":
+                await run_backend(f"sqlite+aiosqlite:///{workdir / 'bench.db'}", args.n, workdir)
+            else:
+                name = f"muara_bench_{uuid.uuid4().hex[:8]}"
+                admin = await asyncpg.connect(PG_ADMIN)
+                await admin.execute(f'CREATE DATABASE "{name}"')
+                try:
+                    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+                    await run_backend(url, args.n, workdir)
+                finally:
+                    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    await admin.close()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,105 @@
+"""Normalisation and personal-data masking of complaint text."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from muara.classify.text import mask_personal_data, normalise
+
+SIXTEEN_DIGITS = re.compile(r"\d{16}")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Jalan RUSAK Parah", "jalan rusak parah"),
+        ("bangeeet", "banget"),
+        ("tolonggg dong pakkk", "tolong dong pak"),
+        ("maaf pak", "maaf pak"),  # two letters are a word, not emphasis
+        ("1000000 rupiah", "1000000 rupiah"),  # digits are never collapsed
+        ("  banyak \n\n spasi\t\tdan  baris ", "banyak spasi dan baris"),
+        ("\uff26\uff35\uff2c\uff2c width", "full width"),  # full-width letters
+        ("nik " + "\uff13" * 16, "nik __nik__"),  # full-width digits are digits too
+        ("cek https://lapor.go.id/x?id=12 ya", "cek __url__ ya"),
+        ("lihat www.contoh.com/foto", "lihat __url__"),
+        ("email saya budi.s+x@mail.co.id ya", "email saya __email__ ya"),
+        ("NIK 3201012345670001", "nik __nik__"),
+        ("nik:3201.0123.4567.0001.", "nik: __nik__ ."),
+        ("hub 081234567890", "hub __telp__"),
+        ("hub 0812-3456-7890 mas", "hub __telp__ mas"),
+        ("wa +62 812 3456 7890", "wa __telp__"),
+        ("wa 6281234567890", "wa __telp__"),
+        ("kantor (021) 555-1234", "kantor __telp__"),
+        ("rt 03 rw 05 tgl 01-02-2024 jam 08.00", "rt 03 rw 05 tgl 01-02-2024 jam 08.00"),
+        ("", ""),
+    ],
+)
+def test_normalise(raw: str, expected: str) -> None:
+    assert normalise(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("NIK saya 3201012345670001", "NIK saya [nik]"),
+        ("KK 3201 0123 4567 0002 hilang", "KK [nik] hilang"),
+        ("hubungi 0812 3456 7890 atau +6281234567890", "hubungi [telepon] atau [telepon]"),
+        ("kirim ke Siti.Aminah@gmail.com", "kirim ke [email]"),
+        ("wa08123456789", "wa[telepon]"),  # glued to a word: still masked
+        # What a coordinator needs to read stays: case, dates, RT/RW, money, years.
+        ("Jalan RUSAK sejak 12-01-2024", "Jalan RUSAK sejak 12-01-2024"),
+        ("RT 003 RW 005, biaya Rp 1.500.000 th 2024", "RT 003 RW 005, biaya Rp 1.500.000 th 2024"),
+    ],
+)
+def test_mask_personal_data(raw: str, expected: str) -> None:
+    assert mask_personal_data(raw) == expected
+
+
+@given(st.text())
+def test_normalise_never_raises_nor_leaves_a_nik(text: str) -> None:
+    assert not SIXTEEN_DIGITS.search(normalise(text))
+
+
+@given(st.text())
+def test_masking_never_leaves_a_nik(text: str) -> None:
+    assert not SIXTEEN_DIGITS.search(mask_personal_data(text))
+
+
+@given(st.text(alphabet=st.sampled_from("abcdeijkl 0123456789.-+@_/:AEIZ")))
+def test_normalise_is_idempotent(text: str) -> None:
+    once = normalise(text)
+    assert normalise(once) == once
+
+
+_separator = st.sampled_from(["", " ", "-", "."])
+
+
+@st.composite
+def _mobile_numbers(draw: st.DrawFn) -> str:
+    """Real lengths: 08 then 8 to 11 digits, grouped as people write them."""
+    prefix = draw(st.sampled_from(["08", "+62 8", "+628", "628", "62 8"]))
+    rest = draw(st.text("0123456789", min_size=8, max_size=11))
+    sep = draw(_separator)
+    return prefix + sep.join(rest[i : i + 4] for i in range(0, len(rest), 4))
+
+
+@given(
+    number=_mobile_numbers(),
+    before=st.sampled_from(["hub ", "WA: ", "(", "no. hp ", ""]),
+    after=st.sampled_from([" ya", ")", ".", ", makasih", ""]),
+)
+def test_indonesian_mobile_numbers_are_masked(number: str, before: str, after: str) -> None:
+    masked = mask_personal_data(before + number + after)
+    assert "[telepon]" in masked
+    assert not re.search(r"\d{3}", masked), masked
+
+
+@given(nik=st.text("0123456789", min_size=16, max_size=16), sep=_separator)
+def test_nik_in_groups_is_masked(nik: str, sep: str) -> None:
+    grouped = sep.join(nik[i : i + 4] for i in range(0, 16, 4))
+    masked = mask_personal_data(f"NIK: {grouped}, mohon dicek")
+    assert masked == "NIK: [nik], mohon dicek"
