@@ -179,11 +179,14 @@ class FilingStage:
                 log.error("LAPOR! refused complaint %d: %s", attempt.record.id, attempt.error)
 
         async def record_outbox(conn: AsyncConnection, committed: set[int]) -> None:
-            for attempt in accepted:
-                if attempt.record.id in committed:
-                    await self.outbox.record(
-                        conn, attempt.record.id, ExportState.ACCEPTED, external_id=attempt.lapor_id
-                    )
+            await self.outbox.record_accepted(
+                conn,
+                {
+                    a.record.id: a.lapor_id or ""
+                    for a in accepted
+                    if a.record.id in committed and a.lapor_id is not None
+                },
+            )
             for attempt in dead:
                 if attempt.record.id in committed:
                     await self.outbox.record(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from muara.store.records import Clock
@@ -62,33 +62,61 @@ class Outbox:
 
     async def mark_sending(self, known: dict[int, OutboxRow], ids: Sequence[int]) -> None:
         """Record, and commit, that a call is about to be made (DESIGN.md invariant 4)."""
+        if not ids:
+            return
         now = self.clock()
+        again = [complaint_id for complaint_id in ids if complaint_id in known]
+        first = [complaint_id for complaint_id in ids if complaint_id not in known]
         async with self.engine.begin() as conn:
-            for complaint_id in ids:
-                if complaint_id in known:
-                    await conn.execute(
-                        update(exports)
-                        .where(
-                            exports.c.complaint_id == complaint_id,
-                            exports.c.target == self.target,
-                        )
-                        .values(
-                            state=ExportState.SENDING.value,
-                            attempts=exports.c.attempts + 1,
-                            updated_at=now,
-                        )
+            if again:
+                await conn.execute(
+                    update(exports)
+                    .where(exports.c.target == self.target, exports.c.complaint_id.in_(again))
+                    .values(
+                        state=ExportState.SENDING.value,
+                        attempts=exports.c.attempts + 1,
+                        updated_at=now,
                     )
-                else:
-                    await conn.execute(
-                        exports.insert().values(
-                            complaint_id=complaint_id,
-                            target=self.target,
-                            state=ExportState.SENDING.value,
-                            attempts=1,
-                            created_at=now,
-                            updated_at=now,
-                        )
-                    )
+                )
+            if first:
+                await conn.execute(
+                    exports.insert(),
+                    [
+                        {
+                            "complaint_id": complaint_id,
+                            "target": self.target,
+                            "state": ExportState.SENDING.value,
+                            "attempts": 1,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for complaint_id in first
+                    ],
+                )
+
+    async def record_accepted(self, conn: AsyncConnection, accepted: dict[int, str]) -> None:
+        """Mark filings accepted with the target's ids, in the caller's transaction."""
+        if not accepted:
+            return
+        await conn.execute(
+            update(exports)
+            .where(
+                exports.c.target == self.target,
+                exports.c.complaint_id == bindparam("b_complaint_id"),
+            )
+            .values(
+                state=ExportState.ACCEPTED.value,
+                external_id=bindparam("b_external_id"),
+                last_error_class=None,
+                last_error=None,
+                next_attempt_at=None,
+                updated_at=self.clock(),
+            ),
+            [
+                {"b_complaint_id": complaint_id, "b_external_id": external_id}
+                for complaint_id, external_id in accepted.items()
+            ],
+        )
 
     async def record(
         self,
