@@ -150,6 +150,17 @@ def cmd_lapor_sim(args: argparse.Namespace, _settings: Settings) -> int:
 
 
 Command = Callable[[argparse.Namespace, Settings], int]
+# argparse exposes no public name for the subparsers object.
+Subparsers = argparse._SubParsersAction
+
+
+def add_command(
+    sub: Subparsers[argparse.ArgumentParser], name: str, func: Command, help_: str
+) -> argparse.ArgumentParser:
+    """Add a subcommand; `func(args, settings)` returns the exit code. Areas register theirs."""
+    command = sub.add_parser(name, help=help_, description=help_)
+    command.set_defaults(func=func)
+    return command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,9 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func: Command, help_: str) -> argparse.ArgumentParser:
-        command = sub.add_parser(name, help=help_, description=help_)
-        command.set_defaults(func=func)
-        return command
+        return add_command(sub, name, func, help_)
 
     add("run", cmd_run, "run the daemon (embedded default without a config file)")
     add("migrate", cmd_migrate, "apply pending store migrations")
@@ -190,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--token", help="bearer token the simulator accepts")
     sim.add_argument("--key", help="`token` header value the simulator accepts")
     sim.add_argument("--record", type=Path, help="append each filing as a JSON line to FILE")
+    # Subcommands of each area register here, one line each: `register(sub)`.
     return parser
 
 

@@ -8,12 +8,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import shutil
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
-from importlib import resources
-from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -24,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from muara.classify.model import AgencyModel, load_model
 from muara.classify.stage import ClassifyStage
 from muara.classify.starter import STARTER_AGENCIES, ensure_starter_model
-from muara.config import LaporSettings, Settings, SpoolSource
+from muara.config import LaporSettings, Settings
 from muara.domain import NewComplaint, RawInput
 from muara.exporters.filing import FilingStage
 from muara.exporters.institutions import sync_institutions
@@ -36,7 +33,7 @@ from muara.exporters.lapor.simulator import (
 )
 from muara.exporters.metrics import Metrics
 from muara.ingest.base import Collector, PollReport, Stored
-from muara.ingest.spool import SpoolCollector
+from muara.ingest.registry import build_collectors, spool_sources
 from muara.router.stage import RouteStage
 from muara.store.engine import create_engine, current_revision, head_revision, migrate
 from muara.store.records import Clock, utc_now
@@ -46,9 +43,6 @@ from muara.web import OpsContext, create_ops_app
 from muara.worker import Stage, StageWorker
 
 log = logging.getLogger(__name__)
-
-DEMO_SPOOL = "demo"
-DEMO_FILE = "callcenter-sample.csv"
 
 
 class StoreNotReadyError(RuntimeError):
@@ -75,11 +69,13 @@ class MeteredSink:
         self.inner = store
         self.metrics = metrics
 
-    def _count(self, channel: str, results: list[Stored]) -> None:
-        created = sum(result.created for result in results)
-        if created:
-            self.metrics.ingested.labels(channel).inc(created)
-        if known := len(results) - created:
+    def _count(self, channel: str, pairs: list[tuple[NewComplaint, Stored]]) -> None:
+        created = [complaint for complaint, result in pairs if result.created]
+        if discarded := sum(1 for complaint in created if complaint.discard_reason):
+            self.metrics.discarded.labels(channel).inc(discarded)
+        if kept := len(created) - discarded:
+            self.metrics.ingested.labels(channel).inc(kept)
+        if known := len(pairs) - len(created):
             self.metrics.already_known.labels(channel).inc(known)
 
     async def store(self, complaint: NewComplaint, raw: RawInput | None) -> Stored:
@@ -92,7 +88,7 @@ class MeteredSink:
         for channel in {complaint.channel for complaint, _ in items}:
             self._count(
                 channel,
-                [r for (c, _), r in zip(items, results, strict=True) if c.channel == channel],
+                [(c, r) for (c, _), r in zip(items, results, strict=True) if c.channel == channel],
             )
         return results
 
@@ -103,28 +99,6 @@ class MeteredSink:
             self.metrics.quarantined.labels(raw.channel).inc()
             log.warning("quarantined input from %s: %s (%s)", raw.channel, reason, error_class)
         return result
-
-
-def seed_demo_spool(data_dir: Path) -> SpoolSource:
-    """The embedded default's spool, with the bundled sample rows dropped in once."""
-    root = data_dir / "spool"
-    inbox = root / "inbox"
-    inbox.mkdir(parents=True, exist_ok=True)
-    marker = root / ".seeded"
-    if not marker.exists():
-        sample = resources.files("muara.demo").joinpath(DEMO_FILE)
-        with resources.as_file(sample) as path:
-            shutil.copyfile(path, inbox / DEMO_FILE)
-        marker.touch()
-    return SpoolSource(name=DEMO_SPOOL, path=root, stable_seconds=0.0)
-
-
-def spool_sources(settings: Settings) -> list[SpoolSource]:
-    """Configured spools, plus the demo spool in demo mode."""
-    sources = list(settings.spool)
-    if settings.demo and all(source.name != DEMO_SPOOL for source in sources):
-        sources.append(seed_demo_spool(settings.data_dir))
-    return sources
 
 
 class ModelHolder:
@@ -237,8 +211,8 @@ class Daemon:
             stages.append(FilingStage(store, client, lapor, self.metrics))
 
         sources: set[str] = set()
-        for source in spool_sources(settings):
-            collector = SpoolCollector(source)
+        collectors = build_collectors(settings)
+        for collector in collectors:
             sources.add(f"collector:{collector.name}")
             supervisor.start(f"collector:{collector.name}", self._poll_loop(collector, sink))
         for stage in stages:

@@ -104,6 +104,9 @@ class NewComplaint:
     subdistrict: str | None = None
     attachments: tuple[Attachment, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    # Set by a collector that recognised noise (an auto-reply, a bounce, a retweet): the input is
+    # stored as DISCARDED with this reason, so re-reading it stays a no-op and the reason is kept.
+    discard_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,7 +128,10 @@ class Store:
                     "source_id": complaint.source_id,
                     "received_at": complaint.received_at,
                     "ingested_at": now,
-                    "state": State.NEW.value,
+                    "state": (
+                        State.DISCARDED.value if complaint.discard_reason else State.NEW.value
+                    ),
+                    "discard_reason": complaint.discard_reason,
                     "state_changed_at": now,
                     "subject": complaint.subject,
                     "text": complaint.text,
@@ -154,6 +157,7 @@ class Store:
             rows,
         )
         created = {(channel, source_id): id_ for id_, channel, source_id in inserted}
+        discarded = {(c.channel, c.source_id) for c, _ in items if c.discard_reason}
         if created:
             await conn.execute(
                 state_history.insert(),
@@ -161,11 +165,13 @@ class Store:
                     {
                         "complaint_id": id_,
                         "from_state": None,
-                        "to_state": State.NEW.value,
+                        "to_state": (
+                            State.DISCARDED.value if key in discarded else State.NEW.value
+                        ),
                         "at": now,
-                        "actor": f"ingest:{channel}",
+                        "actor": f"ingest:{key[0]}",
                     }
-                    for (channel, _), id_ in created.items()
+                    for key, id_ in created.items()
                 ],
             )
         return created

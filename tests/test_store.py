@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from muara.domain import IllegalTransitionError, State
@@ -95,3 +97,14 @@ async def test_status_reports_oldest_item_per_state(store: Store) -> None:
         await store.store(complaint(n), None)
     [row] = (await store.status()).states
     assert row.count == 3 and row.oldest_received_at == complaint(3).received_at
+
+
+async def test_noise_is_stored_as_discarded_with_its_reason_and_not_worked_on(
+    store: Store,
+) -> None:
+    noise = dataclasses.replace(complaint(1), discard_reason="auto-reply (Auto-Submitted)")
+    first = await store.store(noise, raw(1))
+    again = await store.store(noise, raw(1))
+    assert first.created and not again.created
+    assert (await store.status()).by_state() == {"DISCARDED": 1}
+    assert await store.claim(State.NEW, owner="w", limit=10, lease_seconds=10) == []
