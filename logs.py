@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 
 from muara.classify.text import mask_personal_data
 
+HANDLER_NAME = "muara"
+
 
 class PersonalDataFilter(logging.Filter):
     """Masks e-mail addresses, NIK and phone numbers in every record's final message."""
@@ -54,8 +56,10 @@ def configure_logging(level: str, fmt: str) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own handler: an embedding program's (or pytest's) handlers stay.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != HANDLER_NAME] + [handler]
     root.setLevel(level)
     # Third-party chatter that would drown ours at INFO.
     for noisy in ("aiohttp.access", "alembic.runtime.migration", "sqlalchemy.engine"):

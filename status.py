@@ -6,7 +6,7 @@ from datetime import datetime
 
 from muara.config import Settings
 from muara.domain import State
-from muara.store.engine import create_engine
+from muara.store.engine import create_engine, current_revision
 from muara.store.records import Clock, StatusReport, utc_now
 from muara.store.repository import Store
 
@@ -52,6 +52,8 @@ async def render_status(settings: Settings, clock: Clock = utc_now) -> str:
     """Read the store and format its status."""
     engine = create_engine(settings.store_url)
     try:
+        if await current_revision(engine) is None:
+            return "the store is empty: `muara migrate` (or `muara run`) creates it"
         report = await Store(engine, clock=clock).status()
     finally:
         await engine.dispose()

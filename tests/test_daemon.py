@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -95,3 +96,64 @@ async def test_a_dropped_csv_is_filed_into_lapor_once(running: Daemon, tmp_path:
     assert ready["status"] == "ready", ready
     # Personal data never reaches metric labels.
     assert "Budi" not in text and "0812" not in text
+
+
+async def test_bad_files_are_quarantined_and_the_daemon_keeps_filing(
+    store_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = daemon_settings(
+        store_url,
+        tmp_path,
+        spool=[
+            {
+                "name": "cc",
+                "path": tmp_path / "spool",
+                "poll_seconds": 0.05,
+                "stable_seconds": 0,
+                "max_file_bytes": 4096,
+            }
+        ],
+    )
+    daemon = Daemon(settings, registry=CollectorRegistry())
+    task = asyncio.create_task(daemon.run())
+    await asyncio.wait_for(daemon.ready.wait(), 60)
+    inbox = tmp_path / "spool" / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "1-empty.csv").write_bytes(b"")
+    (inbox / "2-binary.csv").write_bytes(bytes(range(256)) * 4)
+    (inbox / "3-wrong-columns.csv").write_text("a,b,c\n1,2,3\n", encoding="utf-8")
+    (inbox / "4-huge.csv").write_bytes(HEADER.encode() + b"x" * 8192)
+    mixed = HEADER.encode() + ROWS[0].encode() + b"\n"
+    # Row 3 holds windows-1252 bytes that are not UTF-8.
+    mixed += b"c-9,2026-11-20T10:00:00+07:00,Caf\xe9 Owner,0812-0000-1009,x,"
+    mixed += b"caf\xe9 tutup jalan,Gubeng,\n"
+    mixed += ROWS[1].encode() + b"\n"
+    (inbox / "5-mixed.csv").write_bytes(mixed)
+    assert daemon.simulator is not None
+    state = daemon.simulator.state
+
+    async def settled() -> bool:
+        return len(state.filings) >= 2 and not any(inbox.iterdir())
+
+    await eventually(settled)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{daemon.ops_url}/metrics") as response:
+            metrics = await response.text()
+        async with http.get(f"{daemon.ops_url}/readyz") as response:
+            assert response.status == 200
+    daemon.request_stop()
+    await asyncio.wait_for(task, 30)
+    # Four whole files and one row: five quarantine records, the two good rows filed.
+    assert 'muara_quarantine_records{channel="callcenter"} 5.0' in metrics
+    assert len(state.filings) == 2
+    quarantine = tmp_path / "spool" / "quarantine"
+    assert sorted(p.name for p in quarantine.iterdir()) == [
+        "1-empty.csv",
+        "2-binary.csv",
+        "3-wrong-columns.csv",
+        "4-huge.csv",
+    ]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("4-huge.csv" in message for message in warnings)
+    assert any("row 3" in message for message in warnings)
+    assert not any("Caf" in message or "0812" in message for message in warnings)
