@@ -73,7 +73,8 @@ async def timed(label: str, n: int, work: Callable[[], Awaitable[None]]) -> floa
     start = time.perf_counter()
     await work()
     elapsed = time.perf_counter() - start
-    print(f"  {label:<8} {n / elapsed:>9,.0f} complaints/s  ({elapsed:.1f} s)", flush=True)
+    rate = n / elapsed
+    print(f"  {label:<8} {rate:>9,.0f} complaints/s  ({elapsed:.1f} s, peak {peak_mb():,.0f} MB)")
     return elapsed
 
 
@@ -142,7 +143,8 @@ async def run_backend(url: str, n: int, workdir: Path) -> None:
         total += await timed("export", n, worker(FilingStage(store, client, lapor, metrics)))
     simulator.terminate()
     await simulator.communicate()
-    filed = len(record.read_text(encoding="utf-8").splitlines())
+    with record.open("rb") as lines:
+        filed = sum(1 for _ in lines)
     report = await store.status()
     await engine.dispose()
     exported = report.by_state().get("EXPORTED", 0)

@@ -8,8 +8,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import (
+    Insert,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from muara.domain import NewComplaint, RawInput, State, check_transition
@@ -64,54 +77,54 @@ class Store:
     ) -> list[Stored]:
         """Store complaints in one transaction; returns after the commit.
 
-        Set-based (a handful of statements per call, not per complaint): ingest is the first
-        stage of every complaint, so its cost is paid N times.
+        Set-based and insert-first (INSERT … ON CONFLICT DO NOTHING RETURNING): new complaints
+        cost no look-up at all; only those already known are looked up afterwards. Ingest is
+        the first stage of every complaint, so its cost is paid N times.
         """
         if not items:
             return []
+        unique: dict[tuple[str, str], tuple[NewComplaint, RawInput | None]] = {}
+        for complaint, raw in items:
+            unique.setdefault((complaint.channel, complaint.source_id), (complaint, raw))
         async with self.engine.begin() as conn:
-            known = await self._existing_ids(conn, [c for c, _ in items])
-            fresh: dict[tuple[str, str], tuple[NewComplaint, RawInput | None]] = {}
-            for complaint, raw in items:
-                key = (complaint.channel, complaint.source_id)
-                if key not in known:
-                    fresh.setdefault(key, (complaint, raw))
-            if fresh:
-                created = await self._insert_complaints(conn, list(fresh.values()))
-            else:
-                created = {}
+            created = await self._insert_complaints(conn, list(unique.values()))
+            missing = [key for key in unique if key not in created]
+            known = await self._lookup(conn, complaints, "source_id", missing) if missing else {}
         results = []
         for complaint, _ in items:
             key = (complaint.channel, complaint.source_id)
             if key in created:
+                # The first occurrence was stored; a repeat within the same call is known.
                 results.append(Stored(created.pop(key), StoreOutcome.STORED))
+                known[key] = results[-1].id
             else:
-                found = known.get(key)
-                if found is None:  # the same source id twice in one call: the first one won
-                    found = next(
-                        r.id
-                        for (c, _), r in zip(items, results, strict=False)
-                        if (c.channel, c.source_id) == key
-                    )
-                results.append(Stored(found, StoreOutcome.ALREADY_KNOWN))
+                results.append(Stored(known[key], StoreOutcome.ALREADY_KNOWN))
         return results
 
-    async def _existing_ids(
-        self, conn: AsyncConnection, items: Sequence[NewComplaint]
+    async def _lookup(
+        self, conn: AsyncConnection, table: Table, column: str, keys: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], int]:
-        found: dict[tuple[str, str], int] = {}
-        by_channel: dict[str, set[str]] = {}
-        for complaint in items:
-            by_channel.setdefault(complaint.channel, set()).add(complaint.source_id)
-        for channel, source_ids in by_channel.items():
-            rows = await conn.execute(
-                select(complaints.c.source_id, complaints.c.id).where(
-                    complaints.c.channel == channel,
-                    complaints.c.source_id.in_(sorted(source_ids)),
-                )
+        """Ids of rows by (channel, <column>), probing the composite unique index per key.
+
+        On PostgreSQL a join with unnest()ed arrays, not `IN (…)`: with the statistics of a
+        freshly filling table the planner would otherwise scan the whole channel per query.
+        """
+        key_column = table.c[column]
+        query: Any
+        if is_sqlite(self.engine):
+            condition = tuple_(table.c.channel, key_column).in_(sorted(keys))
+            query = select(table.c.channel, key_column, table.c.id).where(condition)
+        else:
+            channels = bindparam("k_channels", [k[0] for k in keys], ARRAY(String))
+            values = bindparam("k_values", [k[1] for k in keys], ARRAY(String))
+            wanted = select(
+                func.unnest(channels).label("channel"), func.unnest(values).label("value")
+            ).subquery("wanted")
+            query = select(table.c.channel, key_column, table.c.id).join(
+                wanted, and_(table.c.channel == wanted.c.channel, key_column == wanted.c.value)
             )
-            found.update({(channel, source_id): id_ for source_id, id_ in rows})
-        return found
+        rows = await conn.execute(query)
+        return {(channel, key): id_ for channel, key, id_ in rows}
 
     async def _insert_complaints(
         self, conn: AsyncConnection, items: list[tuple[NewComplaint, RawInput | None]]
@@ -148,7 +161,7 @@ class Store:
                     ),
                 }
             )
-        # A concurrent writer may have stored some since `_existing_ids`: those are skipped and
+        # A concurrent writer may have stored some meanwhile: those are skipped and
         # RETURNING names exactly the rows this call created (executemany "insertmanyvalues").
         inserted = await conn.execute(
             self._insert(complaints)
@@ -179,10 +192,10 @@ class Store:
     async def _insert_raws(
         self, conn: AsyncConnection, raws: Sequence[RawInput], now: datetime
     ) -> dict[tuple[str, str], int]:
-        await conn.execute(
-            self._insert(raw_inputs).on_conflict_do_nothing(
-                index_elements=["channel", "source_ref"]
-            ),
+        inserted = await conn.execute(
+            self._insert(raw_inputs)
+            .on_conflict_do_nothing(index_elements=["channel", "source_ref"])
+            .returning(raw_inputs.c.id, raw_inputs.c.channel, raw_inputs.c.source_ref),
             [
                 {
                     "channel": raw.channel,
@@ -194,17 +207,10 @@ class Store:
                 for raw in raws
             ],
         )
-        found: dict[tuple[str, str], int] = {}
-        by_channel: dict[str, set[str]] = {}
-        for raw in raws:
-            by_channel.setdefault(raw.channel, set()).add(raw.source_ref)
-        for channel, refs in by_channel.items():
-            rows = await conn.execute(
-                select(raw_inputs.c.source_ref, raw_inputs.c.id).where(
-                    raw_inputs.c.channel == channel, raw_inputs.c.source_ref.in_(sorted(refs))
-                )
-            )
-            found.update({(channel, ref): id_ for ref, id_ in rows})
+        found = {(channel, ref): id_ for id_, channel, ref in inserted}
+        missing = sorted({(raw.channel, raw.source_ref) for raw in raws} - found.keys())
+        if missing:
+            found.update(await self._lookup(conn, raw_inputs, "source_ref", missing))
         return found
 
     async def quarantine(self, raw: RawInput, error_class: str, reason: str) -> Stored:
