@@ -43,6 +43,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from muara.daemon import Daemon, StoreNotReadyError
+    from muara.store.source_leases import AnotherDaemonError
 
     if find_config(args.config) is None:
         log.info(
@@ -52,7 +53,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         )
     try:
         asyncio.run(Daemon(settings).run())
-    except StoreNotReadyError as err:
+    except (StoreNotReadyError, AnotherDaemonError) as err:
         print(f"muara: {err}", file=sys.stderr)
         return EXIT_FAILED
     except (SQLAlchemyError, OSError) as err:

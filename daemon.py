@@ -11,6 +11,7 @@ import secrets
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -35,9 +36,21 @@ from muara.exporters.metrics import Metrics
 from muara.ingest.base import Collector, PollReport, Stored
 from muara.ingest.registry import build_collectors, spool_sources
 from muara.router.stage import RouteStage
-from muara.store.engine import create_engine, current_revision, head_revision, migrate
+from muara.store.engine import (
+    create_engine,
+    current_revision,
+    head_revision,
+    is_sqlite,
+    migrate,
+)
 from muara.store.records import Clock, utc_now
 from muara.store.repository import Store
+from muara.store.source_leases import (
+    AlwaysHeld,
+    SourceLeases,
+    SqliteProcessLock,
+    source_leases,
+)
 from muara.supervisor import Supervisor, TaskBody, TaskHealth
 from muara.web import OpsContext, create_ops_app
 from muara.worker import Stage, StageWorker
@@ -157,6 +170,7 @@ class Daemon:
         self.lapor_url: str | None = None
         self.simulator: SimulatorServer | None = None
         self.supervisor: Supervisor | None = None
+        self.leases: SourceLeases = AlwaysHeld()
 
     def request_stop(self) -> None:
         """Stop taking work; what is in hand is finished within the shutdown timeout."""
@@ -185,7 +199,13 @@ class Daemon:
         settings = self.settings
         engine = create_engine(settings.store_url, echo=settings.store.echo)
         stack.push_async_callback(engine.dispose)
+        if is_sqlite(engine) and engine.url.database not in (None, ":memory:"):
+            process_lock = SqliteProcessLock(Path(engine.url.database))
+            process_lock.acquire()
+            stack.callback(process_lock.release)
         await prepare_store(engine)
+        self.leases = source_leases(engine)
+        stack.push_async_callback(self.leases.close)
         store = Store(engine, clock=self.clock)
         sink = MeteredSink(store, self.metrics)
         supervisor = Supervisor(
@@ -259,6 +279,12 @@ class Daemon:
         async def body(health: TaskHealth) -> None:
             total = PollReport()
             while not self.stop_event.is_set():
+                if not await self.leases.hold(collector.name):
+                    # Another replica reads this source; stand by to take over if it dies.
+                    health.standing_by("another replica reads this source")
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stop_event.wait(), collector.poll_seconds)
+                    continue
                 try:
                     report = await collector.poll(sink)
                 except Exception:

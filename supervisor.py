@@ -29,6 +29,8 @@ class TaskHealth:
     last_success: datetime | None = None
     restarts: int = 0
     stopped: bool = False
+    # Healthy but idle on purpose (e.g. another replica reads this source), shown in /readyz.
+    standby: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -41,7 +43,15 @@ class TaskHealth:
             log.info("task %s recovered after failing since %s", self.name, self.failing_since)
         self.failing_since = None
         self.last_error = None
+        self.standby = None
         self.last_success = self.clock()
+
+    def standing_by(self, why: str) -> None:
+        """Called instead of `succeeded` when the task is deliberately idle."""
+        if self.standby is None:
+            log.info("task %s standing by: %s", self.name, why)
+        self.succeeded()
+        self.standby = why
 
     def failed(self, err: BaseException) -> None:
         """Record a failure; only the first of a run of failures is logged at ERROR."""

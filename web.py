@@ -56,6 +56,8 @@ async def readyz(request: web.Request) -> web.Response:
         }
         if health.last_error:
             entry["last_error"] = health.last_error
+        if health.standby:
+            entry["standby"] = health.standby
         if not health.ok or (name in ops.sources and health.last_success is None):
             ready = False
             entry["ok"] = False

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from muara.classify.starter import STARTER_AGENCIES
 from muara.exporters.lapor.simulator import default_institution_ids
@@ -60,6 +61,7 @@ institutions = {{ {mapping} }}
     return config
 
 
+@pytest.mark.timeout(300)  # real subprocesses; slow on a loaded 2-core machine
 async def test_csv_in_spool_reaches_lapor_and_sigterm_exits_zero(
     store_url: str, tmp_path: Path
 ) -> None:
@@ -86,7 +88,7 @@ async def test_csv_in_spool_reaches_lapor_and_sigterm_exits_zero(
         ]
         (inbox / "export-1.csv").write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
 
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(150):
             while not record.exists() or len(record.read_text().splitlines()) < len(rows):
                 await asyncio.sleep(0.2)
         filings = [json.loads(line) for line in record.read_text().splitlines()]

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.processes import MuaraProcess
 
@@ -22,13 +23,14 @@ def sample(metrics: str, name: str, **labels: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
+@pytest.mark.timeout(300)  # real subprocesses; slow on a loaded 2-core machine
 async def test_embedded_default_files_the_demo_rows_and_status_shows_them(tmp_path: Path) -> None:
     daemon = await MuaraProcess.start("run", cwd=tmp_path, env={"MUARA_HTTP__PORT": "0"})
     try:
         await daemon.wait_for_line(r"no config file: embedded default")
         ops = (await daemon.wait_for_line(r"metrics (http://\S+)/metrics")).group(1)
         await daemon.wait_for_line(r"spool demo: drop call-center CSV files into")
-        async with aiohttp.ClientSession() as http, asyncio.timeout(90):
+        async with aiohttp.ClientSession() as http, asyncio.timeout(150):
             while True:
                 async with http.get(f"{ops}/metrics") as response:
                     metrics = await response.text()
