@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from muara.domain import NewComplaint, RawInput
 from muara.ingest.base import Stored, StoreOutcome
 from muara.store.followups_tables import complaint_messages
 from muara.store.records import Clock
-from muara.store.tables import complaints, raw_inputs
+from muara.store.repository import dialect_insert, insert_raw
+from muara.store.tables import complaints
 
 
 class Followups:
@@ -22,10 +21,6 @@ class Followups:
     def __init__(self, engine: AsyncEngine, *, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
-
-    def _insert(self, table: Table) -> Any:
-        dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
-        return dialect.insert(table)
 
     async def find_thread(
         self, channel: str, source_ids: Sequence[str], reporter_contact: str | None
@@ -61,27 +56,9 @@ class Followups:
         """Keep `message` as a follow-up of `complaint_id`; the same message again is a no-op."""
         now = self.clock()
         async with self.engine.begin() as conn:
-            raw_id = None
-            if raw is not None:
-                await conn.execute(
-                    self._insert(raw_inputs)
-                    .values(
-                        channel=raw.channel,
-                        source_ref=raw.source_ref,
-                        content=raw.content,
-                        content_type=raw.content_type,
-                        received_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["channel", "source_ref"])
-                )
-                raw_id = await conn.scalar(
-                    select(raw_inputs.c.id).where(
-                        raw_inputs.c.channel == raw.channel,
-                        raw_inputs.c.source_ref == raw.source_ref,
-                    )
-                )
+            raw_id = (await insert_raw(conn, raw, now)).id if raw is not None else None
             new_id = await conn.scalar(
-                self._insert(complaint_messages)
+                dialect_insert(conn, complaint_messages)
                 .values(
                     complaint_id=complaint_id,
                     channel=message.channel,

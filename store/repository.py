@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Insert,
     String,
     Table,
     and_,
@@ -51,6 +50,47 @@ _RECORD_COLUMNS = [
 ]
 
 
+def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
+    """INSERT with ON CONFLICT support for the connection's backend (SQLite or PostgreSQL)."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    return dialect.insert(table)
+
+
+async def insert_raw(
+    conn: AsyncConnection,
+    raw: RawInput,
+    now: datetime,
+    error_class: str | None = None,
+    reason: str | None = None,
+) -> Stored:
+    """Keep one raw input (a quarantine record when `error_class` is set), idempotently."""
+    insert = (
+        dialect_insert(conn, raw_inputs)
+        .values(
+            channel=raw.channel,
+            source_ref=raw.source_ref,
+            content=raw.content,
+            content_type=raw.content_type,
+            received_at=now,
+            quarantined_at=now if error_class else None,
+            error_class=error_class,
+            error=reason,
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "source_ref"])
+        .returning(raw_inputs.c.id)
+    )
+    new_id = await conn.scalar(insert)
+    if new_id is not None:
+        return Stored(new_id, StoreOutcome.STORED)
+    found = await conn.scalar(
+        select(raw_inputs.c.id).where(
+            raw_inputs.c.channel == raw.channel, raw_inputs.c.source_ref == raw.source_ref
+        )
+    )
+    assert found is not None
+    return Stored(found, StoreOutcome.ALREADY_KNOWN)
+
+
 class LeaseLostError(RuntimeError):
     """A worker tried to commit work on a complaint whose lease it no longer holds."""
 
@@ -63,10 +103,6 @@ class Store:
         self.clock = clock
 
     # -- ingest -----------------------------------------------------------------------------
-
-    def _insert(self, table: Any) -> Any:
-        dialect = sqlite if is_sqlite(self.engine) else postgresql
-        return dialect.insert(table)
 
     async def store(self, complaint: NewComplaint, raw: RawInput | None) -> Stored:
         """Store one complaint; the same (channel, source id) again is a no-op, "already known"."""
@@ -164,7 +200,7 @@ class Store:
         # A concurrent writer may have stored some meanwhile: those are skipped and
         # RETURNING names exactly the rows this call created (executemany "insertmanyvalues").
         inserted = await conn.execute(
-            self._insert(complaints)
+            dialect_insert(conn, complaints)
             .on_conflict_do_nothing(index_elements=["channel", "source_id"])
             .returning(complaints.c.id, complaints.c.channel, complaints.c.source_id),
             rows,
@@ -193,7 +229,7 @@ class Store:
         self, conn: AsyncConnection, raws: Sequence[RawInput], now: datetime
     ) -> dict[tuple[str, str], int]:
         inserted = await conn.execute(
-            self._insert(raw_inputs)
+            dialect_insert(conn, raw_inputs)
             .on_conflict_do_nothing(index_elements=["channel", "source_ref"])
             .returning(raw_inputs.c.id, raw_inputs.c.channel, raw_inputs.c.source_ref),
             [
@@ -216,37 +252,7 @@ class Store:
     async def quarantine(self, raw: RawInput, error_class: str, reason: str) -> Stored:
         """Keep unparseable input with its error; the same input again is "already known"."""
         async with self.engine.begin() as conn:
-            return await self._insert_raw(conn, raw, error_class, reason)
-
-    async def _insert_raw(
-        self, conn: AsyncConnection, raw: RawInput, error_class: str | None, reason: str | None
-    ) -> Stored:
-        now = self.clock()
-        insert: Insert = (
-            self._insert(raw_inputs)
-            .values(
-                channel=raw.channel,
-                source_ref=raw.source_ref,
-                content=raw.content,
-                content_type=raw.content_type,
-                received_at=now,
-                quarantined_at=now if error_class else None,
-                error_class=error_class,
-                error=reason,
-            )
-            .on_conflict_do_nothing(index_elements=["channel", "source_ref"])
-            .returning(raw_inputs.c.id)
-        )
-        new_id = await conn.scalar(insert)
-        if new_id is not None:
-            return Stored(new_id, StoreOutcome.STORED)
-        found = await conn.scalar(
-            select(raw_inputs.c.id).where(
-                raw_inputs.c.channel == raw.channel, raw_inputs.c.source_ref == raw.source_ref
-            )
-        )
-        assert found is not None
-        return Stored(found, StoreOutcome.ALREADY_KNOWN)
+            return await insert_raw(conn, raw, self.clock(), error_class, reason)
 
     # -- stage work ---------------------------------------------------------------------------
 

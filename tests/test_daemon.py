@@ -25,7 +25,7 @@ ROWS = [
 ]
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 90) -> None:
     """Wait until `check` holds; the daemon works in the background."""
     async with asyncio.timeout(timeout):
         while not await check():
