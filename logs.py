@@ -62,5 +62,9 @@ def configure_logging(level: str, fmt: str) -> None:
     root.handlers[:] = [h for h in root.handlers if h.get_name() != HANDLER_NAME] + [handler]
     root.setLevel(level)
     # Third-party chatter that would drown ours at INFO.
-    for noisy in ("aiohttp.access", "alembic.runtime.migration", "sqlalchemy.engine"):
+    for noisy in ("aiohttp.access", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # Loggers that print SQL parameters (complaint text, reporters) at DEBUG: never below INFO,
+    # whatever log_level says (DESIGN.md invariant 6). `store.echo` is the switch for SQL.
+    for leaky in ("aiosqlite", "sqlalchemy.engine", "asyncpg"):
+        logging.getLogger(leaky).setLevel(max(logging.INFO, logging.getLevelName(level)))
