@@ -62,9 +62,10 @@ def configure_logging(level: str, fmt: str) -> None:
     root.handlers[:] = [h for h in root.handlers if h.get_name() != HANDLER_NAME] + [handler]
     root.setLevel(level)
     # Third-party chatter that would drown ours at INFO.
-    for noisy in ("aiohttp.access", "alembic.runtime.migration"):
+    # SQLAlchemy logs statements with their parameters (complaint text, reporters) from INFO:
+    # only `store.echo` turns that on, never log_level (DESIGN.md invariant 6).
+    for noisy in ("aiohttp.access", "alembic.runtime.migration", "sqlalchemy.engine"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    # Loggers that print SQL parameters (complaint text, reporters) at DEBUG: never below INFO,
-    # whatever log_level says (DESIGN.md invariant 6). `store.echo` is the switch for SQL.
-    for leaky in ("aiosqlite", "sqlalchemy.engine", "asyncpg"):
+    # These print SQL parameters at DEBUG: never below INFO, whatever log_level says.
+    for leaky in ("aiosqlite", "asyncpg"):
         logging.getLogger(leaky).setLevel(max(logging.INFO, logging.getLevelName(level)))
