@@ -65,6 +65,43 @@ def check_spools(settings: Settings) -> list[CheckResult]:
     return results
 
 
+def check_transcripts(settings: Settings) -> list[CheckResult]:
+    """Each 112 transcript folder must exist (or be creatable) and be writable, like a spool."""
+    results = []
+    for index, source in enumerate(settings.transcripts):
+        name, path = f"transcripts[{index}].path", source.path
+        if path.exists() and not path.is_dir():
+            results.append(CheckResult(name, False, f"{path} is not a folder"))
+        elif os.access(path if path.exists() else _existing_parent(path), os.W_OK | os.X_OK):
+            results.append(CheckResult(name, True, f"{source.name}: {path}"))
+        else:
+            results.append(CheckResult(name, False, f"{path} is not writable"))
+    return results
+
+
+async def check_x(settings: Settings) -> list[CheckResult]:
+    """Each X source: its token, and one real page of each of its feeds."""
+    from muara.ingest.x.check import check_x_source
+
+    results = []
+    for index, source in enumerate(settings.x):
+        field, ok, detail = await check_x_source(source)
+        name = f"x[{index}]" if field == "x" else f"x[{index}].{field}"
+        results.append(CheckResult(name, ok, detail))
+    return results
+
+
+async def check_email(settings: Settings) -> list[CheckResult]:
+    """Each mailbox: log in and open its folder, as the collector will."""
+    from muara.ingest.email.check import check_mailbox
+
+    results = []
+    for index, mailbox in enumerate(settings.email):
+        ok, detail = await check_mailbox(mailbox)
+        results.append(CheckResult(f"email[{index}]", ok, detail))
+    return results
+
+
 def _existing_parent(path: os.PathLike[str]) -> str:
     current = os.path.abspath(path)
     while not os.path.exists(current):
@@ -129,6 +166,9 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
     results = [CheckResult("config", True, "valid")]
     results.append(await check_store(settings))
     results.extend(check_spools(settings))
+    results.extend(check_transcripts(settings))
+    results.extend(await check_x(settings))
+    results.extend(await check_email(settings))
     results.append(await asyncio.to_thread(check_model, settings))
     results.append(await check_lapor(settings))
     return results

@@ -103,28 +103,6 @@ def cmd_version(_args: argparse.Namespace, _settings: Settings) -> int:
     return EXIT_OK
 
 
-def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
-    from muara.classify.errors import TrainingDataError
-    from muara.classify.training import train_from_csv
-
-    out = args.out or settings.data_dir / "models" / "model.skops"
-    try:
-        report = train_from_csv(
-            args.csv,
-            text_column=args.text_column,
-            label_column=args.label_column,
-            out_path=out,
-            min_examples=args.min_examples,
-            progress=lambda message: print(message, file=sys.stderr, flush=True),
-        )
-    except TrainingDataError as err:
-        print(f"muara train: {err}", file=sys.stderr)
-        return EXIT_FAILED
-    print(report.summary())
-    print(f'use it with: [classifier] model_path = "{report.path}"')
-    return EXIT_OK
-
-
 def cmd_lapor_sim(args: argparse.Namespace, _settings: Settings) -> int:
     from muara.classify.starter import STARTER_AGENCIES
     from muara.exporters.lapor.simulator import default_institutions, serve_forever
@@ -145,6 +123,7 @@ def cmd_lapor_sim(args: argparse.Namespace, _settings: Settings) -> int:
                 key,
                 args.record,
                 institutions=default_institutions(STARTER_AGENCIES),
+                latency=args.latency_ms / 1000,
             )
         )
     return EXIT_OK
@@ -183,24 +162,21 @@ def build_parser() -> argparse.ArgumentParser:
     add("check-config", cmd_check_config, "validate the config and connect to each part")
     add("status", cmd_status, "counts by state and channel, oldest item per state")
     add("version", cmd_version, "print the version")
-    train = add("train", cmd_train, "train a classifier model from a CSV of past complaints")
-    train.add_argument("--csv", type=Path, required=True, help="CSV of labelled complaints")
-    train.add_argument("--text-column", default="text", help="column with the complaint text")
-    train.add_argument("--label-column", default="agency", help="column with the agency")
-    train.add_argument("--out", type=Path, help="where to save the model")
-    train.add_argument(
-        "--min-examples",
-        type=int,
-        default=5,
-        help="labels with fewer examples are routed to review",
-    )
     sim = add("lapor-sim", cmd_lapor_sim, "run the LAPOR! simulator on loopback")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8471)
     sim.add_argument("--token", help="bearer token the simulator accepts")
     sim.add_argument("--key", help="`token` header value the simulator accepts")
     sim.add_argument("--record", type=Path, help="append each filing as a JSON line to FILE")
+    sim.add_argument("--latency-ms", type=float, default=0, help="delay of every filing (bench)")
     # Subcommands of each area register here, one line each: `register(sub)`.
+    from muara.classify.cli import register as register_classifier
+    from muara.exporters.cli import register as register_lapor
+    from muara.review.cli import register as register_review
+
+    register_lapor(sub)
+    register_classifier(sub)  # train, evaluate, model list|activate|rollback
+    register_review(sub)  # user add|disable|enable|reset-password|list
     return parser
 
 

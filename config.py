@@ -8,7 +8,9 @@ TOML: they come from the environment or from a `*_file` path (see `Secret`).
 from __future__ import annotations
 
 import contextvars
+import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -75,17 +77,58 @@ class CsvColumns(BaseModel):
     text: str = Field("summary", description="The agent's summary of the complaint")
     reporter_name: str | None = Field("caller_name", description="Caller's name, if recorded")
     reporter_contact: str | None = Field("caller_number", description="Caller's phone number")
+    agent: str | None = Field(None, description="The agent who took the call, if recorded")
     category: str | None = Field("category", description="The call center's own category")
     district: str | None = Field("district", description="Kecamatan, if recorded")
     subdistrict: str | None = Field("subdistrict", description="Kelurahan, if recorded")
 
 
+# Column layouts of two common kinds of call-center export, picked with `preset = "…"`; columns
+# set explicitly next to a preset override its names. JSON Lines exports use the same names as keys.
+COLUMN_PRESETS: dict[str, tuple[dict[str, str | None], str]] = {
+    # A local call-center application's spreadsheet export: Indonesian headers, `;`-separated
+    # (Excel's list separator in the id-ID locale), DD/MM/YYYY HH:MM times.
+    "indonesian": (
+        {
+            "source_id": "No Tiket",
+            "received_at": "Waktu Panggilan",
+            "text": "Keterangan",
+            "reporter_name": "Nama Penelepon",
+            "reporter_contact": "No Telepon",
+            "agent": "Agen",
+            "category": "Kategori",
+            "district": "Kecamatan",
+            "subdistrict": "Kelurahan",
+        },
+        ";",
+    ),
+    # A help-desk/CRM ticket export (CSV or JSON Lines): snake_case English keys, ISO 8601 times.
+    "helpdesk": (
+        {
+            "source_id": "ticket_id",
+            "received_at": "created_at",
+            "text": "description",
+            "reporter_name": "contact_name",
+            "reporter_contact": "contact_phone",
+            "agent": "assignee",
+            "category": "category",
+            "district": "district",
+            "subdistrict": "village",
+        },
+        ",",
+    ),
+}
+
+
 class SpoolSource(BaseModel):
-    """A folder a call-center system drops CSV exports into."""
+    """A folder a call-center system drops CSV or JSON Lines exports into."""
 
     name: str = Field(description="Unique name of this source (used in metrics and status)")
     path: Path = Field(description="Folder holding inbox/, done/ and quarantine/")
     channel: str = Field("callcenter", description="Channel the complaints are recorded under")
+    preset: Literal["indonesian", "helpdesk"] | None = Field(
+        None, description="A vendor layout (COLUMN_PRESETS); `columns` set here override it"
+    )
     columns: CsvColumns = Field(default_factory=CsvColumns, description="Column mapping")
     delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field delimiter")
     timezone: str = Field(
@@ -99,12 +142,185 @@ class SpoolSource(BaseModel):
         1.0, ge=0, description="A file must keep its size this long before it is read"
     )
 
+    @model_validator(mode="after")
+    def _apply_preset(self) -> SpoolSource:
+        if self.preset is None:
+            return self
+        columns, delimiter = COLUMN_PRESETS[self.preset]
+        explicit = {name: getattr(self.columns, name) for name in self.columns.model_fields_set}
+        self.columns = CsvColumns.model_validate({**columns, **explicit})
+        if "delimiter" not in self.model_fields_set:
+            self.delimiter = delimiter
+        return self
+
+
+class TranscriptSource(BaseModel):
+    """A folder the 112 center's speech-to-text drops call transcripts into (JSON or text)."""
+
+    name: str = Field(description="Unique name of this source (used in metrics and status)")
+    path: Path = Field(description="Folder holding inbox/, done/ and quarantine/")
+    channel: str = Field("112", description="Channel the complaints are recorded under")
+    timezone: str = Field(
+        "Asia/Jakarta", description="Time zone of timestamps that carry no offset"
+    )
+    poll_seconds: float = Field(5.0, gt=0, description="How often the inbox is scanned")
+    max_file_bytes: int = Field(
+        1024 * 1024, gt=0, description="Larger files are quarantined whole, unread"
+    )
+    stable_seconds: float = Field(
+        1.0, ge=0, description="A file must keep its size this long before it is read"
+    )
+
+
+class XSource(BaseModel):
+    """An X (Twitter) feed read with the API v2: mentions of accounts and recent-search queries."""
+
+    name: str = Field(description="Unique name of this source (used in metrics and cursors)")
+    channel: str = Field("x", description="Channel the complaints are recorded under")
+    bearer_token: SecretStr | None = Field(
+        None, description="App bearer token (never in the TOML: use bearer_token_env or _file)"
+    )
+    bearer_token_file: Path | None = Field(None, description="File holding the bearer token")
+    bearer_token_env: str = Field(
+        "MUARA_X_BEARER_TOKEN", description="Environment variable holding the bearer token"
+    )
+    account_ids: list[str] = Field(
+        default_factory=list, description="Numeric ids of the accounts whose mentions are read"
+    )
+    queries: list[str] = Field(
+        default_factory=list, description="Recent-search queries, e.g. '#LaporGub -is:retweet'"
+    )
+    poll_seconds: float = Field(60.0, gt=0, description="How often each feed is read")
+    page_size: int = Field(100, ge=10, le=100, description="Posts asked for per page")
+    backfill_pages: int = Field(
+        1, ge=1, description="Pages read on a feed's first poll; older posts are not ingested"
+    )
+    timeout_seconds: float = Field(30.0, gt=0, description="Timeout of one API call")
+    max_rate_limit_wait: float = Field(
+        960.0, gt=0, description="Longest sleep on a 429 (X windows are 15 minutes)"
+    )
+    connect_to: str | None = Field(
+        None, description="host:port to connect to for api.twitter.com (egress proxy, tests)"
+    )
+    ca_file: Path | None = Field(
+        None, description="Extra CA bundle to trust for the X API (a TLS-inspecting proxy)"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> XSource:
+        if not self.account_ids and not self.queries:
+            raise ValueError(f"x source '{self.name}': give account_ids, queries or both")
+        if bad := [a for a in self.account_ids if not a.isdigit()]:
+            raise ValueError(
+                f"x source '{self.name}': account_ids must be numeric user ids, not "
+                f"{', '.join(map(repr, bad))}"
+            )
+        if self.connect_to is not None:
+            host, _, port = self.connect_to.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"x source '{self.name}': connect_to must be host:port")
+        token = os.environ.get(self.bearer_token_env)
+        if self.bearer_token is None and self.bearer_token_file is None and token:
+            self.bearer_token = SecretStr(token)
+        self.bearer_token = _secret_from(
+            self.bearer_token, self.bearer_token_file, f"x '{self.name}'.bearer_token_file"
+        )
+        return self
+
+
+class ImapMailbox(BaseModel):
+    """A mailbox citizens write to, read over IMAP; one `[[email]]` block per mailbox."""
+
+    name: str = Field(description="Unique name of this source (used in metrics, cursors, status)")
+    channel: str = Field("email", description="Channel the complaints are recorded under")
+    host: str = Field(description="IMAP server host name")
+    port: int | None = Field(
+        None, ge=1, le=65535, description="IMAP port; default 993 (tls = implicit) or 143"
+    )
+    tls: Literal["implicit", "starttls", "none"] = Field(
+        "implicit", description="implicit (IMAPS), starttls, or none (loopback hosts only)"
+    )
+    tls_ca_file: Path | None = Field(
+        None, description="CA certificate(s) to trust instead of the system's (self-signed server)"
+    )
+    user: str = Field(description="Login name of the mailbox")
+    password: SecretStr | None = Field(
+        None, description="Never in the TOML: use password_env or password_file"
+    )
+    password_env: str | None = Field(None, description="Environment variable holding the password")
+    password_file: Path | None = Field(None, description="File holding the password")
+    folder: str = Field("INBOX", description="Folder read for new mail")
+    after_store: Literal["seen", "move"] = Field(
+        "seen", description="Once a message is stored: flag it \\Seen, or move it to move_to"
+    )
+    move_to: str | None = Field(
+        None, description="Folder stored messages move to (after_store = 'move'); made if missing"
+    )
+    idle: bool = Field(True, description="Use IMAP IDLE (push) when the server offers it")
+    idle_seconds: float = Field(
+        300.0, ge=10, le=1740, description="Re-issue IDLE this often (RFC 2177: within 29 min)"
+    )
+    poll_seconds: float = Field(60.0, gt=0, description="Poll interval when the server has no IDLE")
+    batch_size: int = Field(100, ge=1, le=1000, description="Messages fetched and stored per round")
+    max_message_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Content kept per message; attachments past it are dropped, noted on the "
+        "complaint",
+    )
+    timeout_seconds: float = Field(60.0, gt=0, description="Network timeout of one IMAP command")
+
+    @model_validator(mode="after")
+    def _check(self) -> ImapMailbox:
+        where = f"email '{self.name}'"
+        if self.tls == "none" and self.host not in _LOOPBACK_HOSTS:
+            raise ValueError(f"{where}: tls = 'none' is allowed for loopback hosts only")
+        if (self.after_store == "move") != (self.move_to is not None):
+            raise ValueError(f"{where}: move_to is needed with after_store = 'move', and only then")
+        if self.move_to is not None and self.move_to == self.folder:
+            raise ValueError(f"{where}: move_to must differ from folder")
+        from_env = os.environ.get(self.password_env) if self.password_env else None
+        if self.password is None and self.password_file is None and from_env:
+            self.password = SecretStr(from_env)
+        self.password = _secret_from(self.password, self.password_file, f"{where}.password_file")
+        if self.password is None:
+            raise ValueError(
+                f"{where}: no password: set password_env to a variable that holds it, "
+                "or password_file"
+            )
+        return self
+
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "::1"} | {f"127.0.0.{n}" for n in range(1, 255)})
+
 
 class ClassifierSettings(BaseModel):
     """Which model names the responsible agency."""
 
     model_path: Path | None = Field(
-        None, description="A model saved by `muara train`; default: the bundled starter model"
+        None,
+        description="A model file saved by `muara train --out`; set, it is used and the store's "
+        "registry is not; default: the registry's active model, else the bundled starter model",
+    )
+    target_precision: float = Field(
+        0.95,
+        gt=0,
+        le=1,
+        description="Auto-route only where held-out precision reached this (per-agency thresholds)",
+    )
+    gazetteer_path: Path | None = Field(
+        None,
+        description="CSV `district,subdistrict` of the region, to resolve the local office "
+        "from place names; default: none (only the channel's location metadata is used)",
+    )
+    registry_poll_seconds: float = Field(
+        30.0, gt=0, description="How often the daemon checks the registry for a new active model"
+    )
+    correction_weight: float = Field(
+        5.0,
+        ge=1,
+        description="`muara train --from-store`: how many history examples a coordinator's "
+        "decision counts for",
     )
 
 
@@ -149,12 +365,132 @@ class LaporSettings(BaseModel):
     )
     retry_seconds: float = Field(60.0, gt=0, description="Wait before retrying a failed call")
     max_attempts: int = Field(8, ge=1, description="Attempts before a filing is a dead letter")
+    # -- the other v3 calls (lapor-v3.md); `{id}` stands for LAPOR!'s complaint id ---------------
+    upload_path: str = Field("/complaints/complaint/file", description="Attachment upload call")
+    templates_path: str = Field("/masters/templates", description="Reply templates master list")
+    status_path: str = Field("/complaints/{id}/complaint", description="Complaint detail call")
+    followups_path: str = Field("/complaints/{id}/followups", description="Follow-up history")
+    followup_add_path: str = Field("/complaints/followup/add", description="Add a follow-up")
+    forward_path: str = Field(
+        "/complaints/process/{id}/reject", description="Forward ('not our authority') call"
+    )
+    lookup_path: str = Field(
+        "/complaints/search",
+        description="Find a complaint by our tag (NOT in lapor-v3.md: check your admin-panel docs)",
+    )
+    lookup_param: str = Field("tags", description="Query parameter of the lookup call")
+    forward_reason: str = Field(
+        "Bukan kewenangan instansi ini; dialihkan oleh koordinator.",
+        description="reason_description sent with a forward (no personal data)",
+    )
+    classification_ids: dict[str, int] = Field(
+        default_factory=lambda: {"aspiration": 1, "complaint": 2, "information_request": 3},
+        description="Classification -> LAPOR! classification id (check your master table)",
+    )
+    # -- delivery -------------------------------------------------------------------------------
+    rate_per_second: float = Field(5.0, ge=0, description="Calls a second on average (0: no cap)")
+    rate_burst: int = Field(10, ge=1, description="Calls allowed in a burst above the rate")
+    breaker_failures: int = Field(
+        5, ge=1, description="Consecutive 'LAPOR! is down' failures that open the breaker"
+    )
+    breaker_cooldown_seconds: float = Field(
+        60.0, gt=0, description="How long an open breaker waits before one trial call"
+    )
+    reconcile_after_seconds: float = Field(
+        120.0, ge=0, description="Age of an outcome-unknown filing before it is looked up"
+    )
+    reconcile_attempts: int = Field(
+        5, ge=1, description="Lookups LAPOR! may fail before the complaint is held"
+    )
+    attachments_max: int = Field(5, ge=0, description="Attachments uploaded per complaint")
+    attachment_max_bytes: int = Field(
+        10 * 1024 * 1024, gt=0, description="Larger attachments are not uploaded"
+    )
+    # -- status sync ----------------------------------------------------------------------------
+    sync_enabled: bool = Field(True, description="Poll status and follow-ups of filed complaints")
+    sync_interval_seconds: float = Field(
+        6 * 3600.0, gt=0, description="How often a filed complaint's status is read"
+    )
+    sync_young_interval_seconds: float = Field(
+        3600.0, gt=0, description="How often while the complaint is young"
+    )
+    sync_young_age_seconds: float = Field(
+        3 * 86400.0, ge=0, description="A filing younger than this is young"
+    )
+    sync_retry_seconds: float = Field(
+        3600.0, gt=0, description="Wait after a failed status read"
+    )
+    sync_batch: int = Field(50, ge=1, description="Complaints read per round of the sync")
+    closed_statuses: list[str] = Field(
+        default_factory=lambda: ["closed", "selesai", "ditutup"],
+        description="Status codes or names (any case) meaning LAPOR! closed the complaint",
+    )
+    institutions_sync_seconds: float = Field(
+        86400.0, ge=0, description="How often the institutions master list is synced (0: never)"
+    )
+    agency_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="Agency code -> name as in LAPOR!'s master list (default: starter names)",
+    )
+    # -- the file sink for regions that upload by hand ----------------------------------------
+    sink: Literal["api", "file"] = Field(
+        "api", description="File into the API, or write files in LAPOR!'s layout to upload"
+    )
+    file_dir: Path | None = Field(
+        None, description="Folder for the file sink; default <data_dir>/lapor-export"
+    )
+    file_format: Literal["csv", "jsonl"] = Field("csv", description="File sink format")
 
     @model_validator(mode="after")
     def _read_secret_files(self) -> LaporSettings:
         self.token = _secret_from(self.token, self.token_file, "lapor.token_file")
         self.key = _secret_from(self.key, self.key_file, "lapor.key_file")
         return self
+
+
+class SlaSettings(BaseModel):
+    """SLA clocks in Indonesian working days (lapor-v3.md, "Rules that bind the agencies").
+
+    National holidays and collective leave (cuti bersama) come from the `holidays` library; these
+    lists correct it when the joint decree (SKB) is revised or a region adds a local day off.
+    """
+
+    verify_days: int = Field(3, ge=0, description="Working days LAPOR! has to verify and forward")
+    followup_days: dict[str, int] = Field(
+        default_factory=lambda: {
+            "aspiration": 5,
+            "complaint": 5,
+            "information_request": 10,
+            "whistleblowing": 5,
+        },
+        description="Working days the agency has for its first follow-up, by classification",
+    )
+    extra_days_off: list[date] = Field(
+        default_factory=list, description="Days off the holiday library does not know (YYYY-MM-DD)"
+    )
+    working_days: list[date] = Field(
+        default_factory=list, description="Days the library lists as off that are worked after all"
+    )
+    due_soon_hours: float = Field(24.0, gt=0, description="'Due soon' means within this many hours")
+
+
+class ReviewSettings(BaseModel):
+    """The coordinators' review desk, served by the daemon's HTTP server under /review/."""
+
+    enabled: bool = Field(True, description="Serve the review desk at /review/")
+    cookie_secure: bool = Field(
+        False, description="Send the session cookie over HTTPS only (behind a TLS proxy: true)"
+    )
+    session_hours: float = Field(8.0, gt=0, description="A login lasts at most this long")
+    idle_minutes: float = Field(60.0, gt=0, description="A session unused this long ends")
+    lockout_failures: int = Field(
+        5, ge=1, description="Failed logins in a row that lock an account"
+    )
+    lockout_minutes: float = Field(15.0, gt=0, description="How long a locked account stays locked")
+    login_attempts_per_minute: int = Field(
+        10, ge=1, description="Login attempts one client address may make per minute"
+    )
+    page_size: int = Field(50, ge=10, le=500, description="Complaints per page of the queue")
 
 
 class Settings(BaseSettings):
@@ -177,9 +513,16 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings, description="Ops HTTP server")
     workers: WorkerSettings = Field(default_factory=WorkerSettings, description="Stage workers")
     spool: list[SpoolSource] = Field(default_factory=list, description="Call-center spools")
+    transcripts: list[TranscriptSource] = Field(
+        default_factory=list, description="112 transcript folders"
+    )
+    x: list[XSource] = Field(default_factory=list, description="X (Twitter) feeds")
+    email: list[ImapMailbox] = Field(default_factory=list, description="IMAP mailboxes")
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings, description="")
     router: RouterSettings = Field(default_factory=RouterSettings, description="Routing")
     lapor: LaporSettings = Field(default_factory=LaporSettings, description="LAPOR! exporter")
+    sla: SlaSettings = Field(default_factory=SlaSettings, description="SLA clocks")
+    review: ReviewSettings = Field(default_factory=ReviewSettings, description="Review desk")
 
     @property
     def store_url(self) -> str:

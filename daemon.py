@@ -19,22 +19,21 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from muara.classify.model import AgencyModel, load_model
+from muara.classify.holder import ModelHolder, open_classifier
 from muara.classify.stage import ClassifyStage
-from muara.classify.starter import STARTER_AGENCIES, ensure_starter_model
+from muara.classify.starter import STARTER_AGENCIES
 from muara.config import LaporSettings, Settings
 from muara.domain import NewComplaint, RawInput
-from muara.exporters.filing import FilingStage
-from muara.exporters.institutions import sync_institutions
-from muara.exporters.lapor.client import LaporClient
 from muara.exporters.lapor.simulator import (
     SimulatorServer,
     SimulatorState,
     default_institutions,
 )
 from muara.exporters.metrics import Metrics
+from muara.exporters.wiring import LaporExport, build_lapor_export
 from muara.ingest.base import Collector, PollReport, Stored
-from muara.ingest.registry import build_collectors, spool_sources
+from muara.ingest.registry import build_collectors, spool_sources, transcript_sources
+from muara.review.app import mount_review
 from muara.router.stage import RouteStage
 from muara.store.engine import (
     create_engine,
@@ -112,26 +111,6 @@ class MeteredSink:
             self.metrics.quarantined.labels(raw.channel).inc()
             log.warning("quarantined input from %s: %s (%s)", raw.channel, reason, error_class)
         return result
-
-
-class ModelHolder:
-    """The model the classify stage uses now; a registry may swap it without a restart."""
-
-    def __init__(self, model: AgencyModel) -> None:
-        self.current = model
-
-    def __call__(self) -> AgencyModel:
-        return self.current
-
-
-def load_classifier(settings: Settings) -> AgencyModel:
-    """The configured model, or the bundled starter model (trained into the data folder once)."""
-    path = settings.classifier.model_path
-    if path is None:
-        path = ensure_starter_model(settings.data_dir / "models")
-    model = load_model(path)
-    log.info("classifier model %s loaded (%d agencies)", model.version, len(model.labels))
-    return model
 
 
 @contextlib.contextmanager
@@ -216,22 +195,30 @@ class Daemon:
         )
         self.supervisor = supervisor
 
-        model = ModelHolder(await asyncio.to_thread(load_classifier, settings))
+        # The registry's active model (else model_path, else the starter), swapped when another
+        # is activated: the classify stage refreshes it between batches (classify/holder.py).
+        model: ModelHolder = await open_classifier(
+            settings, engine, clock=self.clock, metrics=self.metrics
+        )
         stages: list[Stage] = [
-            ClassifyStage(store, model, self.metrics),
-            RouteStage(store, settings.router, self.metrics),
+            ClassifyStage(store, model, self.metrics, refresh=model.refresh),
+            RouteStage(store, settings.router, self.metrics, thresholds=model.thresholds_for),
         ]
-        if settings.lapor.enabled:
-            lapor = await self._start_lapor(stack, settings.lapor)
-            session = await stack.enter_async_context(aiohttp.ClientSession())
-            client = LaporClient(lapor, session)
-            if settings.lapor.base_url is None:
-                names = {code: name for code, name in STARTER_AGENCIES.items()}
-                await sync_institutions(client, engine, names, clock=self.clock)
-            stages.append(FilingStage(store, client, lapor, self.metrics))
+        lapor_export: LaporExport | None = None
+        if settings.lapor.enabled:  # the LAPOR! exporter (exporters/wiring.py)
+            lapor, session = settings.lapor, None
+            if lapor.sink == "api":
+                lapor = await self._start_lapor(stack, settings.lapor)
+                session = await stack.enter_async_context(aiohttp.ClientSession())
+            lapor_export = await build_lapor_export(
+                settings, lapor, store, self.metrics, session, self.clock
+            )
+            stages.append(lapor_export.stage)
 
         sources: set[str] = set()
-        collectors = build_collectors(settings)
+        collectors = build_collectors(
+            settings, engine=engine, clock=self.clock, stop=self.stop_event, metrics=self.metrics
+        )
         for collector in collectors:
             sources.add(f"collector:{collector.name}")
             supervisor.start(f"collector:{collector.name}", self._poll_loop(collector, sink))
@@ -240,7 +227,23 @@ class Daemon:
             supervisor.start(f"stage:{stage.name}", self._stage_loop(worker))
 
         ops = OpsContext(store, self.metrics, supervisor.health, sources)
-        runner = web.AppRunner(create_ops_app(ops), access_log=None)
+        if lapor_export is not None:
+            for name, make_body in lapor_export.tasks.items():
+                supervisor.start(name, make_body(self.stop_event))
+            ops.extra_checks.update(lapor_export.checks)
+            ops.scrape_hooks.extend(lapor_export.scrape_hooks)
+        ops_app = create_ops_app(ops)
+        if settings.review.enabled:  # the coordinators' review desk at /review/ (review/app.py)
+            mount_review(
+                ops_app,
+                ops,
+                engine,
+                settings.review,
+                self.metrics,
+                self.clock,
+                agency_codes=lambda: (*model().labels, *model().known_offices()),
+            )
+        runner = web.AppRunner(ops_app, access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, settings.http.host, settings.http.port)
@@ -258,6 +261,8 @@ class Daemon:
             log.info(
                 "spool %s: drop call-center CSV files into %s", source.name, source.path / "inbox"
             )
+        for folder in transcript_sources(settings):
+            log.info("112 %s: drop call transcripts into %s", folder.name, folder.path / "inbox")
 
     async def _start_lapor(self, stack: AsyncExitStack, lapor: LaporSettings) -> LaporSettings:
         if lapor.base_url is not None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from muara.config import Settings
 from muara.domain import State
+from muara.exporters.sla_report import export_report, format_export
 from muara.store.engine import create_engine, current_revision
 from muara.store.records import Clock, StatusReport, utc_now
 from muara.store.repository import Store
@@ -55,6 +56,9 @@ async def render_status(settings: Settings, clock: Clock = utc_now) -> str:
         if await current_revision(engine) is None:
             return "the store is empty: `muara migrate` (or `muara run`) creates it"
         report = await Store(engine, clock=clock).status()
+        exporter = await export_report(  # the LAPOR! outbox and SLA clocks (issue 8)
+            engine, clock(), timedelta(hours=settings.sla.due_soon_hours)
+        )
     finally:
         await engine.dispose()
-    return format_status(report, clock())
+    return format_status(report, clock()) + "\n" + format_export(exporter)

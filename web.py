@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -25,7 +26,10 @@ class OpsContext:
     health: dict[str, TaskHealth]
     # Tasks that read a source: /readyz wants each to have polled successfully at least once.
     sources: set[str] = field(default_factory=set)
-    extra_checks: dict[str, bool] = field(default_factory=dict)
+    # A check is a bool or a function read at each request (e.g. the LAPOR! circuit breaker).
+    extra_checks: dict[str, bool | Callable[[], bool]] = field(default_factory=dict)
+    # Refreshed before each scrape: collectors of store-derived gauges (the exporter's).
+    scrape_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 OPS = web.AppKey("ops", OpsContext)
@@ -63,7 +67,8 @@ async def readyz(request: web.Request) -> web.Response:
             entry["ok"] = False
         tasks[name] = entry
     checks["tasks"] = tasks
-    for name, ok in ops.extra_checks.items():
+    for name, check in ops.extra_checks.items():
+        ok = check() if callable(check) else check
         checks[name] = "ok" if ok else "failing"
         ready = ready and ok
     return web.json_response(
@@ -80,6 +85,11 @@ async def metrics(request: web.Request) -> web.Response:
     except (SQLAlchemyError, OSError) as err:
         log.warning("metrics: store unreachable (%s); store gauges omitted", type(err).__name__)
         ops.metrics.snapshot.report = None
+    for hook in ops.scrape_hooks:
+        try:
+            await hook()
+        except (SQLAlchemyError, OSError) as err:
+            log.warning("metrics: a store gauge failed (%s); omitted", type(err).__name__)
     body = generate_latest(ops.metrics.registry)
     response = web.Response(body=body)
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]

@@ -123,6 +123,7 @@ async def run_backend(url: str, n: int, workdir: Path) -> None:
             token=SecretStr(token),
             key=SecretStr(key),
             concurrency=32,
+            rate_per_second=0,  # capacity, not the polite default towards the real LAPOR!
             institutions=default_institution_ids(STARTER_AGENCIES),
         )
 

@@ -1,7 +1,11 @@
-"""classify: complaint text in, a ranked list of (agency, probability) out, with the version.
+"""classify: complaint text (and where it is) in, a ranked list of (agency, probability) out.
 
-`text` (normalisation, personal-data masking), `model` (the model and its training), `persist`
-(skops files), `training` (from an office's CSV), `starter` (the bundled default), `errors`.
-Nothing is re-exported here: `import muara.classify.text` must stay cheap for logging code, and
-importing this package would otherwise pull in scikit-learn.
+`text` (normalisation, personal-data masking), `location` (gazetteer, local offices), `model`
+(the trained model), `fitting` (training it), `calibration` (honest confidence), `suggest`
+(scores to suggestions), `fastchar` (fast features), `persist` (skops files), `dataset` and
+`training` (an office's CSV), `corrections` (coordinators' decisions), `registry` and `holder`
+(the store's models, hot swap), `evaluation`, `figures`, `plots` (`muara evaluate`), `starter`
+(the bundled default), `stage` (the classify stage), `cli`, `errors`. Nothing is re-exported
+here: `import muara.classify.text` must stay cheap for logging code, and importing this package
+would otherwise pull in scikit-learn.
 """

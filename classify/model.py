@@ -1,42 +1,39 @@
-"""The agency model: text in, a ranked list of (agency, probability) out, with its version.
+"""The agency model: text (and where it is) in, a ranked list of (agency, probability) out.
 
-Training and prediction are pure CPU work with no I/O; callers on the event loop run `predict`
-in a thread (see classify/stage.py). Persistence is in classify/persist.py.
+What it is made of: TF-IDF word and character n-grams over `model_text`, a linear SVM that ranks
+agencies (and the local-office role), a softmax temperature and an isotonic map that turn its
+scores into honest probabilities, a small model that tells a kecamatan matter from a kelurahan
+one, and the office directory that turns the role into an office from the complaint's location.
+Training is in classify/fitting.py (`train_model`), persistence in classify/persist.py.
+Prediction is pure CPU work with no I/O; callers on the event loop run it in a thread (see
+classify/stage.py).
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import logging
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import sklearn
-from sklearn.feature_extraction.text import TfidfVectorizer
+from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # sklearn's own dep
 
 from muara.classify import persist
-from muara.classify.errors import ModelLoadError, TrainingDataError
-from muara.classify.text import NORMALISER_VERSION, normalise
+from muara.classify.calibration import NEVER, Calibration, softmax_at, target_key
+from muara.classify.errors import ModelLoadError
+from muara.classify.fastchar import FastCharNgrams
+from muara.classify.location import LOCAL_OFFICE_LABEL, Gazetteer, Level, OfficeDirectory, Place
+from muara.classify.suggest import Scored, Suggester
+from muara.classify.text import NORMALISER_VERSION, model_text
 from muara.domain import Suggestion
 
-__all__ = [
-    "REVIEW_LABEL",
-    "AgencyModel",
-    "ModelLoadError",
-    "build_pipeline",
-    "data_fingerprint",
-    "load_model",
-    "train_model",
-]
+__all__ = ["REVIEW_LABEL", "AgencyModel", "ModelLoadError", "load_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,91 +41,37 @@ logger = logging.getLogger(__name__)
 REVIEW_LABEL = "__REVIEW__"
 
 
-def build_pipeline() -> Pipeline:
-    """The untrained pipeline: words catch topics, character n-grams catch slang and typos."""
-    features = FeatureUnion(
-        [
-            (
-                "words",
-                TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32),
-            ),
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, dtype=np.float32
-                ),
-            ),
-        ]
-    )
-    # Multinomial logistic regression gives probabilities the router can hold to a threshold.
-    # C=10: TF-IDF rows are unit-length and sparse, so the default C=1 underfits short texts.
-    classifier = LogisticRegression(C=10.0, max_iter=1000)
-    return Pipeline([("features", features), ("classifier", classifier)])
-
-
-def data_fingerprint(texts: Sequence[str], labels: Sequence[str]) -> str:
-    """A sha256 of the examples as a set, so the same data in another order prints the same."""
-    rows = sorted(
-        hashlib.sha256(json.dumps([label, text], ensure_ascii=False).encode()).digest()
-        for text, label in zip(texts, labels, strict=True)
-    )
-    digest = hashlib.sha256()
-    for row in rows:
-        digest.update(row)
-    return digest.hexdigest()
-
-
-def train_model(
-    texts: Sequence[str],
-    labels: Sequence[str],
-    *,
-    version: str | None = None,
-    trained_at: datetime | None = None,
-    evaluation: Mapping[str, Any] | None = None,
-    source: str | None = None,
-) -> AgencyModel:
-    """Fit a model and record what it was made from, so every suggestion can be traced back."""
-    if isinstance(texts, str) or isinstance(labels, str):
-        raise TypeError("texts and labels must be sequences of strings, not one string")
-    if len(texts) != len(labels):
-        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
-    label_counts = Counter(labels)
-    if len(label_counts) < 2:
-        raise TrainingDataError(
-            f"a model needs at least 2 labels, got {len(label_counts)} in {len(texts)} examples"
-        )
-    if trained_at is not None and trained_at.tzinfo is None:
-        raise ValueError("trained_at must be timezone-aware")
-    when = trained_at or datetime.now(UTC)
-    fingerprint = data_fingerprint(texts, labels)
-    pipeline = build_pipeline()
-    # One BLAS thread: the solver's dense steps are too small to gain from more, and on a busy
-    # host (the daemon's other workers, other replicas) spinning BLAS threads made a 0.2 s fit
-    # take several seconds.
-    with threadpool_limits(limits=1, user_api="blas"):
-        pipeline.fit([normalise(text) for text in texts], list(labels))
-    metadata: dict[str, Any] = {
-        "version": version or f"{when.astimezone(UTC):%Y%m%dT%H%M}-{fingerprint[:6]}",
-        "trained_at": when.isoformat(),
-        "n_examples": len(texts),
-        "data_sha256": fingerprint,
-        "labels": [str(label) for label in pipeline.classes_],
-        "label_counts": dict(sorted(label_counts.items())),
-        "evaluation": dict(evaluation) if evaluation is not None else None,
-        "source": source,
-        "normaliser_version": NORMALISER_VERSION,
-        "sklearn_version": sklearn.__version__,
-    }
-    return AgencyModel(pipeline, metadata)
-
-
 class AgencyModel:
-    """A trained pipeline with its provenance; the only thing the classify stage needs."""
+    """A trained model with its provenance; the only thing the classify stage needs."""
 
-    def __init__(self, pipeline: Pipeline, metadata: Mapping[str, Any]) -> None:
+    # Tells the classify stage to pass each complaint's location (see classify/stage.py).
+    accepts_places = True
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        metadata: Mapping[str, Any],
+        level: LogisticRegression | None = None,
+        gazetteer: Gazetteer | None = None,
+    ) -> None:
         self._pipeline = pipeline
+        self._level = level
         self._metadata = copy.deepcopy(dict(metadata))
         self._labels: tuple[str, ...] = tuple(str(label) for label in pipeline.classes_)
+        self._temperature = float(self._metadata.get("temperature") or 1.0)
+        self._calibration = Calibration.from_metadata(self._metadata.get("calibration"))
+        self._offices = OfficeDirectory.from_metadata(self._metadata.get("offices"))
+        self._level_prior = float(self._metadata.get("level_prior_subdistrict", 0.5))
+        self.gazetteer = gazetteer
+        self._role_at = self._labels.index(LOCAL_OFFICE_LABEL) if self.has_local_role else -1
+        union = pipeline[0]
+        self._fast = {
+            name: FastCharNgrams(transformer)
+            for name, transformer in getattr(union, "transformer_list", [])
+            if FastCharNgrams.supports(transformer)
+        }
+
+    # -- what it is ------------------------------------------------------------------------------
 
     @property
     def version(self) -> str:
@@ -137,47 +80,129 @@ class AgencyModel:
 
     @property
     def labels(self) -> tuple[str, ...]:
-        """The agency codes this model can suggest (sorted, as the pipeline keeps them)."""
+        """The agency codes (and roles) this model ranks, sorted as the classifier keeps them."""
         return self._labels
+
+    @property
+    def has_local_role(self) -> bool:
+        """Whether the model learned "a matter for the local office"."""
+        return LOCAL_OFFICE_LABEL in self._labels
 
     @property
     def metadata(self) -> dict[str, Any]:
         """A copy of the provenance, safe for the caller to change."""
         return copy.deepcopy(self._metadata)
 
-    def predict(self, texts: Sequence[str], top_k: int = 3) -> list[Suggestion]:
-        """One suggestion per text, in order; vectorised, so pass whole batches."""
+    def with_gazetteer(self, gazetteer: Gazetteer | None) -> AgencyModel:
+        """The same model resolving local offices against a region's gazetteer."""
+        twin = copy.copy(self)
+        twin.gazetteer = gazetteer
+        return twin
+
+    def known_offices(self) -> set[str]:
+        """Every local office this model can route to (from its history and the gazetteer)."""
+        return self._offices.known(self.gazetteer)
+
+    def thresholds(self, target: float) -> dict[str, float] | None:
+        """Per-agency confidence thresholds for a target precision; None: use the global one.
+
+        Chosen at training on held-out complaints; the nearest stricter target is used when the
+        exact one was not computed. Local offices share the role's threshold.
+        """
+        table: dict[str, Any] = self._metadata.get("thresholds") or {}
+        if not table:
+            return None
+        stricter = sorted(float(key) for key in table if float(key) >= target - 1e-9)
+        key = target_key(stricter[0]) if stricter else max(table, key=float)
+        chosen = table[key]
+        default = _threshold(chosen.get("default"))
+        found = {label: _threshold(t) for label, t in chosen["labels"].items()}
+        result = {label: found.get(label, default) for label in self._labels}
+        role = result.pop(LOCAL_OFFICE_LABEL, default)
+        for office in self.known_offices():
+            result[office] = role
+        return result
+
+    # -- prediction ------------------------------------------------------------------------------
+
+    def predict(
+        self,
+        texts: Sequence[str],
+        top_k: int = 3,
+        *,
+        places: Sequence[Place | None] | None = None,
+    ) -> list[Suggestion]:
+        """One suggestion per text, in order; vectorised, so pass whole batches.
+
+        `places` (the channel's district/subdistrict, one per text) resolve the local-office
+        role to an office; without them, place names in the text are looked up in the gazetteer.
+        """
         if isinstance(texts, str):
             raise TypeError("predict takes a sequence of texts, not one string")
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
+        if places is not None and len(places) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(places)} places")
         if not texts:
             return []
-        proba = self._pipeline.predict_proba([normalise(text) for text in texts])
-        # The features are float32 (training is ~4x faster); renormalise in float64 so the
-        # probabilities of a text sum to 1 to the last digit, not to 1 +- 1e-7.
-        proba = proba.astype(np.float64)
-        proba /= proba.sum(axis=1, keepdims=True)
-        k = min(top_k, len(self._labels))
-        # A stable sort of the negated probabilities: ties keep the labels' order.
-        order = np.argsort(-proba, axis=1, kind="stable")[:, :k]
-        top_p = np.take_along_axis(proba, order, axis=1).tolist()
-        labels = self._labels
-        version = self.version
-        suggestions = []
-        for indices, probs in zip(order.tolist(), top_p, strict=True):
-            top = tuple((labels[i], p) for i, p in zip(indices, probs, strict=True))
-            suggestions.append(Suggestion(top[0][0], top[0][1], top, version))
-        return suggestions
+        return self.suggester().suggest(self.score(texts), top_k, places)
+
+    def score(self, texts: Sequence[str]) -> Scored:
+        """Role probabilities for texts (and the kelurahan-vs-kecamatan odds where needed)."""
+        prepared = [model_text(text) for text in texts]
+        features = self._features(prepared)
+        proba = role_proba(self._pipeline[-1], features, self._temperature)
+        level = np.full(len(prepared), self._level_prior)
+        if self._role_at >= 0 and self._level is not None:
+            # Only rows where the role ranks high enough to matter; most complaints skip this.
+            rows = np.flatnonzero(proba[:, self._role_at] >= 0.01)
+            if len(rows):
+                level[rows] = subdistrict_proba(self._level, features[rows])
+        return Scored(prepared, proba, level)
+
+    def _features(self, prepared: list[str]) -> Any:
+        union = self._pipeline[0]
+        if not isinstance(union, FeatureUnion) or union.transformer_weights:
+            return self._pipeline[:-1].transform(prepared)
+        # FeatureUnion.transform, with the fast path for character n-grams (fastchar.py).
+        blocks = [
+            self._fast[name].transform(prepared)
+            if name in self._fast
+            else transformer.transform(prepared)
+            for name, transformer in union.transformer_list
+        ]
+        return sp.hstack(blocks).tocsr()
+
+    def suggester(self) -> Suggester:
+        """What turns this model's scores into suggestions."""
+        return Suggester(
+            self._labels, self.version, self._offices, self._calibration, self.gazetteer
+        )
+
+    # -- persistence -----------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
         """Persist with skops (no pickle), atomically, metadata inside the same file."""
-        persist.dump_artifact(path, self._pipeline, self._metadata)
+        persist.dump_artifact(path, self._pipeline, self._metadata, level=self._level)
+
+    def to_bytes(self) -> bytes:
+        """The saved file's bytes, for the store's model registry."""
+        return persist.dumps_artifact(self._pipeline, self._metadata, level=self._level)
 
     @classmethod
     def load(cls, path: Path) -> AgencyModel:
         """Read a saved model, trusting only expected types; raises `ModelLoadError`."""
-        pipeline, metadata = persist.load_artifact(path)
+        return cls._checked(*persist.load_artifact(path))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, origin: str) -> AgencyModel:
+        """Read a model from the registry's bytes; `origin` names it in errors."""
+        return cls._checked(*persist.loads_artifact(data, Path(origin)))
+
+    @classmethod
+    def _checked(
+        cls, pipeline: Pipeline, metadata: dict[str, Any], level: LogisticRegression | None
+    ) -> AgencyModel:
         # Still usable, but not the model it was when evaluated: say so once, at load.
         if metadata.get("normaliser_version") != NORMALISER_VERSION:
             logger.warning(
@@ -193,10 +218,29 @@ class AgencyModel:
                 metadata.get("sklearn_version"),
                 sklearn.__version__,
             )
-        return cls(pipeline, metadata)
+        return cls(pipeline, metadata, level)
 
     def __repr__(self) -> str:
         return f"AgencyModel(version={self.version!r}, labels={len(self._labels)})"
+
+
+def _threshold(value: float | None) -> float:
+    return NEVER if value is None else float(value)
+
+
+def role_proba(classifier: Any, features: Any, temperature: float) -> NDArray[np.float64]:
+    """Softmax of the classifier's scores at the fitted temperature; rows sum to 1."""
+    scores = np.asarray(classifier.decision_function(features), dtype=np.float64)
+    if scores.ndim == 1:  # two labels: one score, for the second label
+        scores = np.column_stack([-scores, scores]) / 2
+    return softmax_at(scores, temperature)
+
+
+def subdistrict_proba(level: LogisticRegression, features: Any) -> NDArray[np.float64]:
+    """P(kelurahan | a local-office matter) for each row."""
+    proba = level.predict_proba(features)
+    column = list(level.classes_).index(Level.SUBDISTRICT.value)
+    return np.asarray(proba[:, column], dtype=np.float64)
 
 
 def load_model(path: Path) -> AgencyModel:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import skops.io as sio
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from muara.classify.errors import ModelLoadError
@@ -24,7 +25,8 @@ from muara.classify.errors import ModelLoadError
 logger = logging.getLogger(__name__)
 
 FORMAT = "muara.agency-model"
-FORMAT_VERSION = 1
+# 2: a LinearSVC with a calibration in the metadata, and an optional level model beside it.
+FORMAT_VERSION = 2
 
 # Types skops may report as untrusted for our pipeline. skops trusts most of them by default;
 # which ones it leaves out has changed between releases, hence this explicit, exact list.
@@ -42,53 +44,82 @@ EXPECTED_TYPES = frozenset(
         "sklearn.linear_model._logistic.LogisticRegression",
         "sklearn.pipeline.FeatureUnion",
         "sklearn.pipeline.Pipeline",
+        "sklearn.svm._classes.LinearSVC",
     }
 )
 
 
-def dump_artifact(path: Path, pipeline: Pipeline, metadata: Mapping[str, Any]) -> None:
-    """Write the model atomically, so a reader never sees half a file (or a mix of two)."""
+def dumps_artifact(
+    pipeline: Pipeline, metadata: Mapping[str, Any], *, level: LogisticRegression | None = None
+) -> bytes:
+    """The model as the bytes of a skops file (what the store's registry keeps)."""
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         # JSON text rather than a nested dict: plain to skops, and readable as-is when unzipped.
         "metadata": json.dumps(dict(metadata), ensure_ascii=False, sort_keys=True),
         "pipeline": pipeline,
+        "level": level,
     }
+    data: bytes = sio.dumps(payload, compression=zipfile.ZIP_DEFLATED)
+    return data
+
+
+def dump_artifact(
+    path: Path,
+    pipeline: Pipeline,
+    metadata: Mapping[str, Any],
+    *,
+    level: LogisticRegression | None = None,
+) -> None:
+    """Write the model atomically, so a reader never sees half a file (or a mix of two)."""
+    data = dumps_artifact(pipeline, metadata, level=level)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     tmp = Path(tmp_name)
     try:
-        sio.dump(payload, tmp, compression=zipfile.ZIP_DEFLATED)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def load_artifact(path: Path) -> tuple[Pipeline, dict[str, Any]]:
+Loaded = tuple[Pipeline, dict[str, Any], LogisticRegression | None]
+
+
+def load_artifact(path: Path) -> Loaded:
     """Read back what `dump_artifact` wrote, or raise `ModelLoadError` saying why not."""
     if not path.exists():
         raise ModelLoadError(path, "no such file")
     if not path.is_file():
         raise ModelLoadError(path, "not a file")
     try:
-        untrusted = sio.get_untrusted_types(file=path)
+        data = path.read_bytes()
+    except OSError as err:
+        raise ModelLoadError(path, f"unreadable ({err.strerror})") from err
+    return loads_artifact(data, path)
+
+
+def loads_artifact(data: bytes, origin: Path) -> Loaded:
+    """Read a model from a skops file's bytes; `origin` names it in errors."""
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
     # A damaged or foreign file fails in zipfile, json or skops itself, each with its own error;
     # all mean the same to the caller. The original stays chained for the traceback.
     except Exception as err:
-        raise ModelLoadError(path, f"not a skops model file ({type(err).__name__})") from err
+        raise ModelLoadError(origin, f"not a skops model file ({type(err).__name__})") from err
     unexpected = sorted(set(untrusted) - EXPECTED_TYPES)
     if unexpected:
-        raise ModelLoadError(path, f"refusing untrusted types: {', '.join(unexpected)}")
+        raise ModelLoadError(origin, f"refusing untrusted types: {', '.join(unexpected)}")
     try:
-        payload = sio.load(path, trusted=untrusted)
+        payload = sio.loads(data, trusted=untrusted)
     except Exception as err:  # as above: any failure to rebuild means an unusable file
-        raise ModelLoadError(path, f"damaged model file ({type(err).__name__})") from err
-    return _unpack(path, payload)
+        raise ModelLoadError(origin, f"damaged model file ({type(err).__name__})") from err
+    return _unpack(origin, payload)
 
 
-def _unpack(path: Path, payload: object) -> tuple[Pipeline, dict[str, Any]]:
+def _unpack(path: Path, payload: object) -> Loaded:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelLoadError(path, "not a Muara agency model")
     if payload.get("format_version") != FORMAT_VERSION:
@@ -108,5 +139,8 @@ def _unpack(path: Path, payload: object) -> tuple[Pipeline, dict[str, Any]]:
         raise ModelLoadError(path, "the model's metadata is missing or damaged")
     if metadata.get("labels") != [str(label) for label in pipeline.classes_]:
         raise ModelLoadError(path, "the metadata's labels do not match the pipeline's")
+    level = payload.get("level")
+    if level is not None and not isinstance(level, LogisticRegression):
+        raise ModelLoadError(path, "the level model is not a logistic regression")
     logger.info("loaded model %s from %s", metadata.get("version"), path)
-    return pipeline, metadata
+    return pipeline, metadata, level

@@ -15,7 +15,9 @@ from pathlib import Path
 import sklearn
 
 from muara.classify.errors import ModelLoadError
-from muara.classify.model import AgencyModel, data_fingerprint, train_model
+from muara.classify.fitting import data_fingerprint, train_model
+from muara.classify.location import Level
+from muara.classify.model import AgencyModel
 from muara.classify.text import NORMALISER_VERSION
 
 logger = logging.getLogger(__name__)
@@ -31,7 +33,16 @@ STARTER_AGENCIES: dict[str, str] = {
     "DISPENDIK": "Dinas Pendidikan",
     "SATPOLPP": "Satuan Polisi Pamong Praja",
     "DPRKPP": "Dinas Perumahan Rakyat dan Kawasan Permukiman",
+    "BPBD": "Badan Penanggulangan Bencana Daerah",
+    "DAMKAR": "Dinas Pemadam Kebakaran dan Penyelamatan",
+    "DPMPTSP": "Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu",
+    "BAPENDA": "Badan Pendapatan Daerah",
+    "DISKOMINFO": "Dinas Komunikasi dan Informatika",
+    "DISNAKER": "Dinas Tenaga Kerja",
 }
+# The local-office role, per tier: the label names the tier and no office, so the model learns
+# the role and the tier, and the office comes from the complaint's location (location.py).
+STARTER_LOCAL_OFFICES = {"Kelurahan": Level.SUBDISTRICT, "Kecamatan": Level.DISTRICT}
 
 STARTER_FILENAME = "starter.skops"
 EXAMPLES_PER_AGENCY = 80
@@ -53,6 +64,8 @@ _PROBLEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "jalan makadam belum pernah diaspal",
             "jembatan kayu sudah lapuk bahaya kalau dilewati",
             "gorong-gorong di bawah jalan jebol",
+            "saluran got mampet airnya meluap ke jalan kalau hujan",
+            "drainase tersumbat lumpur dan tidak pernah dikeruk",
         ),
         (
             "sudah banyak pengendara motor yang jatuh",
@@ -161,6 +174,7 @@ _PROBLEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "banyak anak jalanan dan pengemis di perempatan",
             "nama saya dicoret dari DTKS padahal masih miskin",
             "BLT dipotong oknum pendamping",
+            "kartu KKS bansos tidak bisa dipakai karena saldonya nol",
             "gelandangan tidur di emperan toko",
             "penyaluran beras bantuan sosial tidak merata",
             "orang gangguan jiwa mengamuk dan dipasung keluarganya",
@@ -230,6 +244,7 @@ _PROBLEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "anak punk nongkrong dan minta uang secara paksa",
             "bangunan liar berdiri di atas saluran tanpa IMB",
             "tempat karaoke melanggar jam operasional",
+            "poster dan stiker iklan sedot wc ditempel di tiang telepon dan jembatan",
         ),
         (
             "mengganggu ketertiban umum",
@@ -259,6 +274,184 @@ _PROBLEMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "kalau hujan air masuk ke dalam rumah",
             "sudah lapor ke RT tapi belum ada tindak lanjut",
             "kasihan penghuninya",
+        ),
+    ),
+    "BPBD": (
+        (
+            "banjir setinggi lutut merendam rumah warga",
+            "tanah longsor menimbun jalan dan dua rumah",
+            "tanggul sungai jebol air masuk ke kampung",
+            "angin puting beliung merobohkan atap rumah",
+            "pohon tumbang akibat angin kencang menutup jalan",
+            "warga korban banjir belum dapat bantuan logistik",
+            "pengungsi banjir di balai desa kekurangan selimut dan makanan",
+            "rumah retak akibat gempa kemarin",
+            "tebing di belakang rumah mulai longsor tiap hujan",
+            "air rob pasang masuk ke rumah nelayan",
+            "jalur evakuasi tidak ada rambunya",
+        ),
+        (
+            "warga terpaksa mengungsi",
+            "anak-anak dan lansia kedinginan",
+            "takut ada korban jiwa",
+            "perabot rumah hanyut",
+            "akses ke desa terputus",
+        ),
+    ),
+    "DAMKAR": (
+        (
+            "ada kebakaran rumah di gang sempit mobil pemadam susah masuk",
+            "kebakaran lahan kosong asapnya tebal",
+            "hidran di kampung kami tidak ada airnya waktu kebakaran",
+            "sarang tawon vespa besar di atap rumah minta dievakuasi",
+            "ada ular kobra masuk rumah mohon bantuan penyelamatan",
+            "kucing terjebak di atas tiang tinggi tidak bisa turun",
+            "cincin tersangkut di jari anak saya tidak bisa dilepas",
+            "mobil pemadam kebakaran datang terlambat satu jam",
+            "tabung gas bocor dan tercium bau gas di dapur",
+            "pasar tradisional tidak punya alat pemadam api ringan",
+            "korsleting listrik memercik api di tiang kabel",
+        ),
+        (
+            "warga panik",
+            "api cepat merambat ke rumah sebelah",
+            "sangat berbahaya untuk anak-anak",
+            "kami tidak berani mendekat",
+            "butuh petugas segera",
+        ),
+    ),
+    "DPMPTSP": (
+        (
+            "mengurus izin usaha lewat OSS tidak selesai-selesai",
+            "permohonan PBG untuk bangun rumah sudah tiga bulan belum terbit",
+            "izin mendirikan bangunan ruko tetangga dipertanyakan",
+            "NIB saya ditolak sistem padahal data sudah benar",
+            "sertifikat laik fungsi gedung belum keluar",
+            "pelayanan di mal pelayanan publik lambat dan dilempar-lempar",
+            "izin reklame saya diproses tanpa kepastian",
+            "ada pungutan liar saat mengurus perizinan",
+            "izin operasional klinik kami tertahan tanpa alasan",
+            "pabrik di dekat rumah beroperasi tanpa izin lingkungan",
+            "izin keramaian acara ditolak tanpa penjelasan",
+            "pengajuan PBG lewat SIMBG tidak ada kabar sama sekali",
+        ),
+        (
+            "usaha saya jadi tidak bisa jalan",
+            "sudah bolak-balik ke kantor perizinan",
+            "padahal persyaratan sudah lengkap",
+            "kami rugi jutaan rupiah",
+            "kepastian hukumnya tidak ada",
+        ),
+    ),
+    "BAPENDA": (
+        (
+            "tagihan PBB rumah saya naik dua kali lipat",
+            "SPPT PBB tahun ini belum dibagikan",
+            "sudah bayar PBB tapi di sistem masih tercatat menunggak",
+            "nama di SPPT PBB masih atas nama pemilik lama",
+            "BPHTB waktu balik nama sertifikat terlalu mahal",
+            "pajak restoran dibebankan ke pembeli tapi tidak disetor",
+            "denda pajak bumi dan bangunan tidak wajar",
+            "mengajukan keringanan PBB untuk lansia tidak ada jawaban",
+            "aplikasi pembayaran pajak daerah error terus",
+            "luas tanah di SPPT tidak sesuai dengan sertifikat",
+            "pajak reklame usaha kecil saya terlalu besar",
+        ),
+        (
+            "kami pensiunan tidak sanggup bayar",
+            "mau jual rumah jadi terhambat",
+            "minta penjelasan rinciannya",
+            "mohon dikoreksi datanya",
+            "takut kena denda terus",
+        ),
+    ),
+    "DISKOMINFO": (
+        (
+            "website resmi pemkab tidak bisa dibuka",
+            "aplikasi layanan pengaduan error tidak bisa login",
+            "wifi gratis di taman kota mati sudah sebulan",
+            "sinyal internet di balai desa tidak ada",
+            "tower BTS dibangun dekat rumah tanpa sosialisasi",
+            "informasi di website dinas sudah kedaluwarsa",
+            "akun media sosial pemkab tidak pernah membalas pertanyaan",
+            "ada hoaks beredar mengatasnamakan pemerintah daerah",
+            "videotron di alun-alun menampilkan iklan tidak pantas",
+            "kabel fiber optik menjuntai rendah di jalan kampung",
+            "data pribadi saya bocor dari aplikasi layanan publik",
+        ),
+        (
+            "warga jadi kesulitan mencari informasi",
+            "anak-anak tidak bisa belajar daring",
+            "mohon segera diperbaiki sistemnya",
+            "meresahkan masyarakat",
+            "pelayanan online jadi lumpuh",
+        ),
+    ),
+    "DISNAKER": (
+        (
+            "pabrik tempat saya bekerja membayar gaji di bawah UMK",
+            "THR karyawan tidak dibayar perusahaan",
+            "saya di-PHK sepihak tanpa pesangon",
+            "perusahaan tidak mendaftarkan pekerja ke BPJS ketenagakerjaan",
+            "mengurus kartu kuning AK1 untuk melamar kerja dipersulit",
+            "lembur dipaksa tapi tidak dibayar",
+            "kontrak kerja diperpanjang terus tanpa diangkat karyawan tetap",
+            "pelatihan kerja di BLK katanya gratis tapi dipungut biaya",
+            "ada tenaga kerja asing bekerja tanpa izin di proyek",
+            "buruh dipekerjakan tanpa alat pelindung diri",
+            "gaji bulan lalu belum dibayar perusahaan sampai sekarang",
+        ),
+        (
+            "keluarga saya butuh makan",
+            "kami takut melapor ke atasan",
+            "sudah lapor ke HRD tapi diabaikan",
+            "banyak teman kerja mengalami hal sama",
+            "mohon perusahaan ditindak",
+        ),
+    ),
+    "Kelurahan": (
+        (
+            "minta surat pengantar di kantor kelurahan dipersulit",
+            "ketua RT tidak mau tanda tangan surat keterangan domisili",
+            "lurah jarang ada di kantor kelurahan",
+            "mengurus surat keterangan ahli waris di kelurahan lama sekali",
+            "iuran RT dinaikkan sepihak tanpa musyawarah warga",
+            "pengurus RW memakai uang kas warga tidak transparan",
+            "tetangga bikin gaduh dan menutup gang untuk hajatan",
+            "usulan musrenbang kelurahan kami tidak pernah ditindaklanjuti",
+            "petugas kelurahan minta uang untuk surat pengantar nikah",
+            "pos kamling kampung tidak pernah dijaga",
+            "balai RW dipakai untuk kepentingan pribadi",
+            "warga pendatang tidak lapor ke ketua RT",
+        ),
+        (
+            "warga jadi resah",
+            "sudah disampaikan ke pengurus RT",
+            "mohon lurah turun tangan",
+            "kami jadi tidak nyaman",
+            "tolong dimediasi",
+        ),
+    ),
+    "Kecamatan": (
+        (
+            "pelayanan PATEN di kantor kecamatan lambat",
+            "camat tidak menindaklanjuti laporan warga",
+            "petugas loket kecamatan tidak ramah",
+            "antrean legalisir di kantor kecamatan panjang sekali",
+            "ada warga main petasan dan mercon tiap malam di lapangan",
+            "rekomendasi izin keramaian dari kecamatan tidak keluar",
+            "program padat karya kecamatan pesertanya itu-itu saja",
+            "pembagian tugas antar kelurahan di kecamatan kami tidak jelas",
+            "kantor kecamatan tutup saat jam pelayanan",
+            "kegiatan di kecamatan menutup jalan tanpa pemberitahuan",
+            "laporan ke kelurahan tidak ditanggapi mohon camat turun",
+        ),
+        (
+            "warga sekecamatan mengeluhkan hal sama",
+            "mohon pak camat menegur",
+            "kami sudah menunggu seharian",
+            "mengganggu istirahat warga",
+            "mohon ditertibkan",
         ),
     ),
 }
@@ -346,9 +539,10 @@ def _informal(text: str, rng: random.Random) -> str:
     return _INFORMAL_RE.sub(swap, text)
 
 
-def _complaint(agency: str, rng: random.Random) -> str:
+def _complaint(agency: str, rng: random.Random) -> tuple[str, int]:
     problems, effects = _PROBLEMS[agency]
-    problem = rng.choice(problems)
+    which = rng.randrange(len(problems))
+    problem = problems[which]
     place = rng.choice(_PLACES) if rng.random() < 0.7 else ""
     core = f"{place} {problem}" if place and rng.random() < 0.3 else f"{problem} {place}"
     parts = [
@@ -363,23 +557,31 @@ def _complaint(agency: str, rng: random.Random) -> str:
         text = text.upper()
     if rng.random() < 0.2:
         text = text.rstrip(".,") + rng.choice(("!!!", "??", " !!", " 🙏"))
-    return " ".join(text.split())
+    return " ".join(text.split()), which
 
 
-def starter_examples() -> list[tuple[str, str]]:
-    """The (text, agency code) pairs the starter model learns from; identical on every call."""
+def _starter_rows() -> list[tuple[str, str, str]]:
+    """(text, label, the problem it was made from): a problem's variants are one group."""
     rng = random.Random(_SEED)
-    examples: list[tuple[str, str]] = []
-    for agency in STARTER_AGENCIES:
+    rows: list[tuple[str, str, str]] = []
+    for agency in (*STARTER_AGENCIES, *STARTER_LOCAL_OFFICES):
         seen: set[str] = set()
         for _ in range(EXAMPLES_PER_AGENCY * 20):
             if len(seen) == EXAMPLES_PER_AGENCY:
                 break
-            text = _complaint(agency, rng)
+            text, problem = _complaint(agency, rng)
             if text not in seen:
                 seen.add(text)
-                examples.append((text, agency))
-    return examples
+                rows.append((text, agency, f"{agency}:{problem}"))
+    return rows
+
+
+def starter_examples() -> list[tuple[str, str]]:
+    """The (text, label) pairs the starter model learns from; identical on every call.
+
+    Labels are agency codes, or "Kelurahan"/"Kecamatan" for the local-office role.
+    """
+    return [(text, label) for text, label, _ in _starter_rows()]
 
 
 def _starter_is_current(path: Path, fingerprint: str) -> bool:
@@ -400,16 +602,26 @@ def _starter_is_current(path: Path, fingerprint: str) -> bool:
 def ensure_starter_model(models_dir: Path) -> Path:
     """The saved starter model's path, trained now if it is missing, damaged or out of date."""
     path = models_dir / STARTER_FILENAME
-    examples = starter_examples()
-    texts = [text for text, _ in examples]
-    labels = [label for _, label in examples]
+    rows = _starter_rows()
+    texts = [text for text, _, _ in rows]
+    labels = [label for _, label, _ in rows]
     fingerprint = data_fingerprint(texts, labels)
     if _starter_is_current(path, fingerprint):
         return path
     logger.info("training the starter model on %d synthetic examples", len(texts))
     # Same data, same normaliser: same version on every machine, so metrics compare across sites.
     version = f"starter-{fingerprint[:6]}-n{NORMALISER_VERSION}"
-    model = train_model(texts, labels, version=version, source="starter")
+    # Confidence is calibrated on variants of problems held out whole (a proxy for phrasings
+    # the templates never made), but no per-agency thresholds: synthetic precision says nothing
+    # about a region's complaints, so the router's global threshold applies until it trains.
+    model = train_model(
+        texts,
+        labels,
+        version=version,
+        source="starter",
+        groups=[group for _, _, group in rows],
+        per_agency_thresholds=False,
+    )
     # Saving is atomic, so replicas starting together may both train; the last write wins.
     model.save(path)
     return path

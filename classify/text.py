@@ -1,7 +1,9 @@
 """Text normalisation for Indonesian complaints, and masking of personal data.
 
-Pure functions only. `normalise` prepares text for the model's features; `mask_personal_data`
-keeps the rest of a text readable for logs while hiding what DESIGN.md invariant 6 protects.
+Pure functions only. `normalise` folds spelling and masks personal data; `model_text` adds what
+the model's features need on top (informal words spelled out, greetings dropped);
+`mask_personal_data` keeps the rest of a text readable for logs while hiding what DESIGN.md
+invariant 6 protects.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import unicodedata
 
 # Bumped whenever `normalise` changes its output, so a model trained on the old output is known
 # stale (the model records it; the starter model is retrained when it differs).
-NORMALISER_VERSION = 1
+NORMALISER_VERSION = 2
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -45,11 +47,19 @@ NIK_MASK = "[nik]"
 PHONE_MASK = "[telepon]"
 
 
+# Every NIK and phone number has at least 8 digits, at most two separators apart; most texts
+# have no such run, and skipping the two patterns then saves a third of the time to prepare one.
+_DIGIT_RUN = re.compile(r"\d(?:[ .()+-]{0,2}\d){7}")
+
+
 def _mask(text: str, *, email: str, nik: str, phone: str) -> str:
     # Order matters: an e-mail address may hold digits, and a NIK must not be read as a phone.
-    text = _EMAIL.sub(email, text)
-    text = _NIK.sub(nik, text)
-    return _PHONE.sub(phone, text)
+    if "@" in text:
+        text = _EMAIL.sub(email, text)
+    if _DIGIT_RUN.search(text):
+        text = _NIK.sub(nik, text)
+        text = _PHONE.sub(phone, text)
+    return text
 
 
 def mask_personal_data(text: str) -> str:
@@ -61,7 +71,60 @@ def normalise(text: str) -> str:
     """Fold the ways citizens write the same thing into one, so the model sees the words alike."""
     # NFKC first: it turns full-width and styled characters (even some digits) into plain ones.
     text = unicodedata.normalize("NFKC", text).lower()
-    text = _URL.sub(f" {URL_TOKEN} ", text)
+    if "://" in text or "www." in text:
+        text = _URL.sub(f" {URL_TOKEN} ", text)
     text = _mask(text, email=f" {EMAIL_TOKEN} ", nik=f" {NIK_TOKEN} ", phone=f" {PHONE_TOKEN} ")
     text = _REPEATED_LETTER.sub(r"\1", text)
     return _WHITESPACE.sub(" ", text).strip()
+
+
+# Informal spellings, abbreviations and Javanese words citizens use for the same Indonesian word.
+# Spelled out so the word features of "tdk", "gak" and "ndak" add up as "tidak".
+# fmt: off
+INFORMAL_WORDS: dict[str, str] = {
+    # negation
+    "tdk": "tidak", "gak": "tidak", "ga": "tidak", "gk": "tidak", "nggak": "tidak",
+    "ngga": "tidak", "enggak": "tidak", "ndak": "tidak", "ora": "tidak", "gag": "tidak",
+    # time and aspect
+    "sdh": "sudah", "udh": "sudah", "udah": "sudah", "dah": "sudah", "wis": "sudah",
+    "uwis": "sudah", "blm": "belum", "durung": "belum", "skrg": "sekarang", "skr": "sekarang",
+    "sblm": "sebelum", "msh": "masih", "masi": "masih", "sdg": "sedang", "lg": "lagi",
+    "tgl": "tanggal", "thn": "tahun", "th": "tahun", "bln": "bulan", "hr": "hari",
+    # places
+    "jln": "jalan", "jl": "jalan", "gg": "gang", "kel": "kelurahan", "kec": "kecamatan",
+    "kab": "kabupaten", "prov": "provinsi", "sby": "surabaya",
+    # function words
+    "yg": "yang", "dgn": "dengan", "dg": "dengan", "utk": "untuk", "untk": "untuk",
+    "krn": "karena", "karna": "karena", "dr": "dari", "dri": "dari", "kl": "kalau",
+    "klo": "kalau", "kalo": "kalau", "jg": "juga", "sm": "sama", "dlm": "dalam",
+    "spt": "seperti", "tsb": "tersebut", "tp": "tapi", "tpi": "tapi", "pdhl": "padahal",
+    "sampe": "sampai", "bs": "bisa", "hrs": "harus", "bkn": "bukan", "lbh": "lebih",
+    "ttg": "tentang", "dn": "dan", "n": "dan", "d": "di",
+    # people
+    "sy": "saya", "sya": "saya", "aq": "saya", "aku": "saya", "kmi": "kami", "org": "orang",
+    "ortu": "orangtua", "warga2": "warga",
+    # amount and emphasis
+    "byk": "banyak", "bgt": "sekali", "banget": "sekali", "pol": "sekali",
+    # requests
+    "tlg": "tolong", "sgr": "segera", "mhn": "mohon", "pingin": "ingin", "pengen": "ingin",
+}
+# fmt: on
+
+# Greetings and courtesy that open and close almost every complaint: they carry no signal about
+# the agency, only noise for the word features.
+_GREETING_WORDS = """
+    assalamualaikum assalamu alaikum assalammualaikum wr wb warahmatullahi wabarakatuh
+    warrohmatullah wabarokatuh selamat pagi siang sore malam mohon bapak ibu bpk pak bu admin
+    min mimin yth kepada terima kasih makasih trims tks halo hallo permisi maaf izin ijin
+    tolong dong ya mas mbak kak matur nuwun suwun maturnuwun sewu salam sehat
+"""
+GREETINGS = frozenset(_GREETING_WORDS.split())
+_WORD_OR_MARK = re.compile(r"\w+|[^\w\s]")
+
+
+def model_text(text: str) -> str:
+    """What the model's features read: normalised, informal words spelled out, greetings gone."""
+    words = _WORD_OR_MARK.findall(normalise(text))
+    return " ".join(
+        spelled for word in words if (spelled := INFORMAL_WORDS.get(word, word)) not in GREETINGS
+    )

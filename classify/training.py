@@ -1,40 +1,36 @@
-"""Training a model from an office's own CSV export: read, clean, evaluate, train, save.
+"""Training a model from an office's own history (and its coordinators' decisions).
 
+Read, clean, merge what is too rare to learn, fit with held-out figures, report what changed.
 Every step reports through `progress` in words an operator understands, and every problem with
-the file is a `TrainingDataError` that says what to fix.
+the data is a `TrainingDataError` that says what to fix.
 """
 
 from __future__ import annotations
 
-import csv
 import logging
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sklearn.metrics import accuracy_score, f1_score
-from sklearn.model_selection import train_test_split
-
+from muara.classify.dataset import Columns, Example, read_csv
 from muara.classify.errors import TrainingDataError
-from muara.classify.model import REVIEW_LABEL, train_model
+from muara.classify.fitting import DEFAULT_FOLDS, train_model
+from muara.classify.location import Gazetteer, parse_office, role_of
+from muara.classify.model import REVIEW_LABEL, AgencyModel
+from muara.classify.text import model_text
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
-
-# The fixed seed of the holdout split: the same file gives the same figures on every run.
-_SPLIT_SEED = 0
-_DELIMITERS = ",;\t|"
 
 
 @dataclass(frozen=True, slots=True)
 class TrainReport:
     """What a training run produced, for the CLI to print and the operator to judge."""
 
-    path: Path
+    path: Path | None
     version: str
     n_examples: int
     labels: tuple[str, ...]
@@ -42,24 +38,41 @@ class TrainReport:
     accuracy: float | None
     macro_f1: float | None
     dropped_rows: int = 0
+    corrections: int = 0
+    overruled: int = 0
+    changes: tuple[str, ...] = ()
+    held_out: dict[str, Any] | None = None
 
     def summary(self) -> str:
         """A few lines an operator reads to decide whether to switch to this model."""
+        where = f" saved to {self.path}" if self.path is not None else ""
         lines = [
-            f"model {self.version} saved to {self.path}",
+            f"model {self.version}{where}",
             f"trained on {self.n_examples:,} examples, {len(self.labels)} labels",
         ]
         if self.dropped_rows:
             lines.append(f"skipped {self.dropped_rows:,} rows with no text or no label")
+        if self.corrections:
+            lines.append(
+                f"{self.corrections:,} coordinator decisions added (weighted); they overruled "
+                f"{self.overruled:,} history examples of the same text"
+            )
         if self.merged_labels:
             lines.append(
                 f"routed to review ({REVIEW_LABEL}), too few examples: "
                 + ", ".join(self.merged_labels)
             )
-        if self.accuracy is None or self.macro_f1 is None:
-            lines.append("not evaluated: too few examples for a holdout")
+        if self.accuracy is None or self.macro_f1 is None or self.held_out is None:
+            lines.append("not evaluated: too few examples to hold any out")
         else:
-            lines.append(f"holdout accuracy {self.accuracy:.3f}, macro-F1 {self.macro_f1:.3f}")
+            coverage = self.held_out["coverage_at_precision"]
+            lines.append(
+                f"held-out ({self.held_out['scheme']}): accuracy {self.accuracy:.3f}, "
+                f"macro-F1 {self.macro_f1:.3f}, top-3 {self.held_out['top3_accuracy']:.3f}, "
+                f"local offices {self.held_out['local_office_accuracy']:.3f}; "
+                f"auto-routable at 95% precision {coverage['0.95']:.1%}"
+            )
+        lines.extend(self.changes)
         return "\n".join(lines)
 
 
@@ -67,157 +80,203 @@ def _ignore(_message: str) -> None:
     return None
 
 
-def _delimiter(header_line: str) -> str:
-    # Excel in an Indonesian locale writes ';', other tools ','; the header line tells which.
-    counts = {d: header_line.count(d) for d in _DELIMITERS}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _column(header: list[str], wanted: str, csv_path: Path) -> int:
-    if wanted in header:
-        return header.index(wanted)
-    folded = [name.strip().casefold() for name in header]
-    if folded.count(wanted.strip().casefold()) == 1:
-        return folded.index(wanted.strip().casefold())
-    found = ", ".join(repr(name) for name in header) or "none"
-    raise TrainingDataError(f"column {wanted!r} not found in {csv_path}; columns found: {found}")
-
-
-def read_examples(
-    csv_path: Path, *, text_column: str, label_column: str
-) -> tuple[list[str], list[str], int]:
-    """The (texts, labels) of a CSV and how many rows were skipped for lacking either."""
-    texts: list[str] = []
-    labels: list[str] = []
-    dropped = 0
-    try:
-        # utf-8-sig: spreadsheet programs put a byte-order mark before the header.
-        with csv_path.open(encoding="utf-8-sig", newline="") as file:
-            first = file.readline()
-            if not first.strip():
-                raise TrainingDataError(f"{csv_path} is empty: expected a header row")
-            file.seek(0)
-            reader = csv.reader(file, delimiter=_delimiter(first))
-            header = [name.strip() for name in next(reader)]
-            text_at = _column(header, text_column, csv_path)
-            label_at = _column(header, label_column, csv_path)
-            for row in reader:
-                text = row[text_at].strip() if text_at < len(row) else ""
-                label = row[label_at].strip() if label_at < len(row) else ""
-                if text and label:
-                    texts.append(text)
-                    labels.append(label)
-                elif any(cell.strip() for cell in row):
-                    dropped += 1
-    except UnicodeDecodeError as err:
-        raise TrainingDataError(
-            f"{csv_path} is not UTF-8 text (bad byte at offset {err.start}); save it as 'CSV UTF-8'"
-        ) from err
-    except csv.Error as err:
-        raise TrainingDataError(f"{csv_path} is not a readable CSV: {err}") from err
-    return texts, labels, dropped
-
-
 def merge_rare_labels(labels: Sequence[str], min_examples: int) -> tuple[list[str], list[str]]:
-    """Send labels with too few examples to review instead of guessing them badly."""
-    counts = Counter(labels)
+    """Send labels with too few examples to review instead of guessing them badly.
+
+    Local offices are counted as their role: a kelurahan seen twice is still learned, since the
+    office comes from the location, not from its own examples.
+    """
+    counts = Counter(role_of(label) for label in labels)
     rare = sorted(
-        label for label, n in counts.items() if n < min_examples and label != REVIEW_LABEL
+        label
+        for label, n in counts.items()
+        if n < min_examples and label != REVIEW_LABEL and parse_office(label) is None
     )
     merged = set(rare)
-    return [REVIEW_LABEL if label in merged else label for label in labels], rare
+    return [REVIEW_LABEL if role_of(label) in merged else label for label in labels], rare
 
 
-def evaluate_holdout(
-    texts: Sequence[str], labels: Sequence[str], holdout: float
-) -> dict[str, Any] | None:
-    """Figures from a model trained without the holdout, or None when the data is too small."""
-    n_test = math.ceil(len(texts) * holdout)
-    n_train = len(texts) - n_test
-    counts = Counter(labels)
-    if holdout <= 0 or n_test < 1 or n_train < 2:
-        return None
-    # Stratify when every label can appear on both sides; otherwise a plain random split.
-    stratified = min(counts.values()) >= 2 and min(n_test, n_train) >= len(counts)
-    x_train, x_test, y_train, y_test = train_test_split(
-        list(texts),
-        list(labels),
-        test_size=n_test,
-        random_state=_SPLIT_SEED,
-        stratify=list(labels) if stratified else None,
+def apply_corrections(
+    history: Sequence[Example], corrections: Sequence[Example], weight: float
+) -> tuple[list[Example], int]:
+    """History plus coordinator decisions, each weighing `weight` examples; a history example
+    with the same text and another label is dropped: the coordinator has overruled it."""
+    decided = {model_text(example.text): example.label for example in corrections}
+    kept = [
+        example
+        for example in history
+        if decided.get(model_text(example.text), example.label) == example.label
+    ]
+    weighted = [
+        Example(c.text, c.label, c.received_at, c.place, weight=weight) for c in corrections
+    ]
+    return kept + weighted, len(history) - len(kept)
+
+
+def train_examples(
+    examples: Sequence[Example],
+    *,
+    min_examples: int = 5,
+    folds: int = DEFAULT_FOLDS,
+    source: str | None = None,
+    version: str | None = None,
+    gazetteer: Gazetteer | None = None,
+    progress: Progress | None = None,
+) -> tuple[AgencyModel, list[str]]:
+    """Fit a model on labelled examples; the labels merged into review come back too."""
+    say = progress or _ignore
+    found = sorted({example.label for example in examples})
+    if len({role_of(label) for label in found}) < 2:
+        raise TrainingDataError(
+            f"{len(examples)} usable examples with {len(found)} label(s) "
+            f"{found[:5]}; a model needs at least 2"
+        )
+    labels, merged = merge_rare_labels([example.label for example in examples], min_examples)
+    if merged:
+        say(f"fewer than {min_examples} examples, sent to review: {', '.join(merged)}")
+    if len(set(map(role_of, labels))) < 2:
+        raise TrainingDataError(
+            f"fewer than 2 labels have {min_examples} or more examples; "
+            "label more complaints or lower --min-examples"
+        )
+    dated = [example.received_at for example in examples]
+    model = train_model(
+        [example.text for example in examples],
+        labels,
+        places=[example.place for example in examples],
+        received_at=dated if all(when is not None for when in dated) else None,
+        weights=[example.weight for example in examples],
+        version=version,
+        source=source,
+        calibrate=folds >= 2,
+        folds=max(folds, 2),
+        gazetteer=gazetteer,
+        progress=say,
     )
-    if len(set(y_train)) < 2:
-        return None
-    model = train_model(x_train, y_train, version="holdout")
-    predicted = [suggestion.agency for suggestion in model.predict(x_test, top_k=1)]
-    present = sorted(set(y_test) | set(predicted))
-    per_label = f1_score(y_test, predicted, labels=present, average=None, zero_division=0)
-    return {
-        "accuracy": float(accuracy_score(y_test, predicted)),
-        "macro_f1": float(f1_score(y_test, predicted, average="macro", zero_division=0)),
-        "f1_per_label": {label: float(f1) for label, f1 in zip(present, per_label, strict=True)},
-        "n_train": len(x_train),
-        "n_test": len(x_test),
-        "holdout": holdout,
-        "stratified": stratified,
-    }
+    logger.info("trained model %s on %d examples", model.version, len(examples))
+    return model, merged
+
+
+def report_for(
+    model: AgencyModel,
+    path: Path | None,
+    merged: Sequence[str],
+    *,
+    dropped: int = 0,
+    corrections: int = 0,
+    overruled: int = 0,
+    changes: Sequence[str] = (),
+) -> TrainReport:
+    """The report of a trained model, from its metadata."""
+    metadata = model.metadata
+    held = (metadata.get("evaluation") or {}).get("held_out")
+    return TrainReport(
+        path=path,
+        version=model.version,
+        n_examples=int(metadata["n_examples"]),
+        labels=model.labels,
+        merged_labels=tuple(merged),
+        accuracy=None if held is None else float(held["accuracy"]),
+        macro_f1=None if held is None else float(held["macro_f1"]),
+        dropped_rows=dropped,
+        corrections=corrections,
+        overruled=overruled,
+        changes=tuple(changes),
+        held_out=held,
+    )
+
+
+def what_changed(
+    previous: AgencyModel | None, new: AgencyModel, corrections: Sequence[Example]
+) -> list[str]:
+    """Lines comparing the new model with the one in use: labels, figures, the corrections."""
+    if previous is None:
+        return ["no model in use to compare with"]
+    lines = [f"compared with the model in use, {previous.version}:"]
+    added = sorted(set(new.labels) - set(previous.labels))
+    removed = sorted(set(previous.labels) - set(new.labels))
+    if added:
+        lines.append(f"  new labels: {', '.join(added)}")
+    if removed:
+        lines.append(f"  labels no longer learned: {', '.join(removed)}")
+
+    def held(model: AgencyModel) -> dict[str, Any]:
+        return ((model.metadata.get("evaluation") or {}).get("held_out")) or {}
+
+    before, after = held(previous), held(new)
+    for key, name in (("accuracy", "held-out accuracy"), ("local_office_accuracy", "local")):
+        if key in before and key in after:
+            lines.append(f"  {name}: {before[key]:.3f} -> {after[key]:.3f}")
+    if corrections:
+        right_before = _agreement(previous, corrections)
+        right_after = _agreement(new, corrections)
+        lines.append(
+            f"  coordinator decisions the model agrees with: {right_before}/{len(corrections)}"
+            f" -> {right_after}/{len(corrections)}"
+        )
+    return lines
+
+
+def _agreement(model: AgencyModel, examples: Sequence[Example]) -> int:
+    found = model.predict([e.text for e in examples], top_k=1, places=[e.place for e in examples])
+    return sum(s.agency == e.label for s, e in zip(found, examples, strict=True))
 
 
 def train_from_csv(
     csv_path: Path,
     *,
-    text_column: str,
-    label_column: str,
-    out_path: Path,
+    out_path: Path | None,
+    columns: Columns | None = None,
+    required: set[str] | None = None,
+    text_column: str = "text",
+    label_column: str = "agency",
     min_examples: int = 5,
-    holdout: float = 0.2,
+    folds: int = DEFAULT_FOLDS,
+    gazetteer: Gazetteer | None = None,
+    corrections: Sequence[Example] = (),
+    correction_weight: float = 5.0,
+    previous: AgencyModel | None = None,
     progress: Progress | None = None,
-) -> TrainReport:
-    """Turn an office's labelled complaints into a saved model, with honest figures for it."""
-    if not 0 <= holdout < 1:
-        raise ValueError(f"holdout must be in [0, 1), got {holdout}")
+) -> tuple[AgencyModel, TrainReport]:
+    """Turn an office's labelled complaints into a model (saved if `out_path`), with figures."""
     say = progress or _ignore
+    if columns is None:
+        columns = Columns(text=text_column, label=label_column)
     say(f"reading {csv_path}…")
-    texts, labels, dropped = read_examples(
-        csv_path, text_column=text_column, label_column=label_column
-    )
-    found = sorted(set(labels))
-    if len(found) < 2:
+    data = read_csv(csv_path, columns, required=required, progress=say)
+    found = sorted({example.label for example in data.examples})
+    if len({role_of(label) for label in found}) < 2:
         raise TrainingDataError(
-            f"{csv_path} has {len(texts)} usable rows with {len(found)} label(s) "
-            f"{found} in column {label_column!r}; a model needs at least 2"
+            f"{csv_path} has {len(data.examples)} usable rows with {len(found)} label(s) "
+            f"{found[:5]} in column {columns.label!r}; a model needs at least 2"
         )
-    skipped = f"; skipped {dropped:,} rows with no text or no label" if dropped else ""
-    say(f"read {len(texts):,} examples with {len(found)} labels{skipped}")
-    labels, merged = merge_rare_labels(labels, min_examples)
-    if merged:
-        say(f"fewer than {min_examples} examples, sent to review: {', '.join(merged)}")
-    if len(set(labels)) < 2:
-        raise TrainingDataError(
-            f"{csv_path}: fewer than 2 labels have {min_examples} or more examples; "
-            "label more complaints or lower min_examples"
+    skipped = f"; skipped {data.dropped:,} rows with no text or no label" if data.dropped else ""
+    say(f"read {len(data.examples):,} examples with {len(found)} labels{skipped}")
+    if data.undated:
+        say(f"{data.undated:,} rows have no readable date: held-out folds are shuffled")
+    examples, overruled = apply_corrections(data.examples, corrections, correction_weight)
+    try:
+        model, merged = train_examples(
+            examples,
+            min_examples=min_examples,
+            folds=folds,
+            source=f"csv:{csv_path.name}" + ("+store" if corrections else ""),
+            gazetteer=gazetteer,
+            progress=say,
         )
-    evaluation = None
-    if holdout > 0:
-        say(f"evaluating on a {holdout:.0%} holdout…")
-        evaluation = evaluate_holdout(texts, labels, holdout)
-        if evaluation is None:
-            say("too few examples to evaluate; skipped")
-        else:
-            say(f"accuracy {evaluation['accuracy']:.3f}, macro-F1 {evaluation['macro_f1']:.3f}")
-    say(f"training on {len(texts):,} examples…")
-    model = train_model(texts, labels, evaluation=evaluation, source=f"csv:{csv_path.name}")
-    model.save(out_path)
-    say(f"saved to {out_path}")
-    logger.info("trained model %s on %d examples", model.version, len(texts))
-    return TrainReport(
-        path=out_path,
-        version=model.version,
-        n_examples=len(texts),
-        labels=model.labels,
-        merged_labels=tuple(merged),
-        accuracy=None if evaluation is None else evaluation["accuracy"],
-        macro_f1=None if evaluation is None else evaluation["macro_f1"],
-        dropped_rows=dropped,
+    except TrainingDataError as err:
+        raise TrainingDataError(f"{csv_path}: {err}") from err
+    if out_path is not None:
+        model.save(out_path)
+        say(f"saved to {out_path}")
+    changes = what_changed(previous, model, corrections) if previous or corrections else []
+    report = report_for(
+        model,
+        out_path,
+        merged,
+        dropped=data.dropped,
+        corrections=len(corrections),
+        overruled=overruled,
+        changes=changes,
     )
+    return model, report

@@ -10,12 +10,20 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from muara.config import Settings
 from muara.exporters.lapor.client import LaporClient
 from muara.exporters.lapor.models import Institution
 from muara.store.records import Clock
 from muara.store.tables import agencies
 
 log = logging.getLogger(__name__)
+
+
+def agency_names(settings: Settings) -> dict[str, str]:
+    """Agency code -> name as LAPOR!'s master list spells it (starter names, then the config)."""
+    from muara.classify.starter import STARTER_AGENCIES
+
+    return {**STARTER_AGENCIES, **settings.lapor.agency_names}
 
 
 def _key(name: str) -> str:

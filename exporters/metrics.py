@@ -42,6 +42,26 @@ class StoreSnapshotCollector(Collector):
         yield held
 
 
+class ReviewQueueCollector(Collector):
+    """The review queue's size and its oldest complaint's age, set by a scrape hook (review/)."""
+
+    def __init__(self) -> None:
+        self.size: int | None = None
+        self.oldest_age_seconds = 0.0
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        size = GaugeMetricFamily("muara_review_queue_size", "Complaints waiting for a coordinator")
+        age = GaugeMetricFamily(
+            "muara_review_queue_oldest_age_seconds",
+            "Age of the oldest complaint waiting for a coordinator (0 when none waits)",
+        )
+        if self.size is not None:
+            size.add_metric([], self.size)
+            age.add_metric([], self.oldest_age_seconds)
+        yield size
+        yield age
+
+
 class Metrics:
     """Every metric Muara exports, on one injected registry (a fresh one per test)."""
 
@@ -90,10 +110,39 @@ class Metrics:
             buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0),
             registry=r,
         )
+        # classify/: the model in use (info: version, source) and what it suggests, by agency.
+        self.classifier_model = Info(
+            "muara_classifier_model", "The classifier model in use", registry=r
+        )
+        self.suggestions = Counter(
+            "muara_classifier_suggestions_total",
+            "Suggestions made, by suggested agency",
+            ["agency"],
+            registry=r,
+        )
         self.decisions = Counter(
             "muara_router_decisions_total",
             "Routing decisions by mode and outcome",
             ["mode", "state"],
+            registry=r,
+        )
+        # -- channels: router rules, X (issue 5) -------------------------------------------------
+        self.rule_matches = Counter(
+            "muara_router_rule_matches_total",
+            "Complaints a routing rule decided, by rule name",
+            ["rule"],
+            registry=r,
+        )
+        self.rule_errors = Counter(
+            "muara_router_rule_errors_total",
+            "Routing rules that raised, by rule name and exception class",
+            ["rule", "error"],
+            registry=r,
+        )
+        self.x_rate_limited = Counter(
+            "muara_x_rate_limit_waits_total",
+            "429 answers of the X API the collector slept through, by source",
+            ["source"],
             registry=r,
         )
         self.exported = Counter(
@@ -112,6 +161,52 @@ class Metrics:
             buckets=(60, 300, 900, 3600, 4 * 3600, 24 * 3600, 3 * 24 * 3600, 7 * 24 * 3600),
             registry=r,
         )
+        # -- LAPOR! exporter (issue 8) ----------------------------------------------------------
+        self.export_retries = Counter(
+            "muara_export_retries_total",
+            "Filings deferred for another attempt, by error class",
+            ["target", "error"],
+            registry=r,
+        )
+        self.export_dead_letters = Counter(
+            "muara_export_dead_letters_total",
+            "Complaints moved to EXPORT_FAILED (retry budget spent or refused)",
+            ["target"],
+            registry=r,
+        )
+        self.export_held = Counter(
+            "muara_export_held_total",
+            "Complaints held for an operator by the exporter, by reason",
+            ["target", "reason"],
+            registry=r,
+        )
+        self.export_reconciled = Counter(
+            "muara_export_reconciled_total",
+            "Outcome-unknown filings settled by looking them up, by what was found",
+            ["target", "outcome"],
+            registry=r,
+        )
+        self.export_forwards = Counter(
+            "muara_export_forwards_total",
+            "Filed complaints forwarded to another institution after re-routing",
+            ["target"],
+            registry=r,
+        )
+        self.export_circuit = Gauge(
+            "muara_export_circuit_state",
+            "Circuit breaker of a target: 0 closed, 1 open, 2 half-open",
+            ["target"],
+            registry=r,
+        )
+        self.lapor_sync = Counter(
+            "muara_lapor_status_sync_total",
+            "Status reads of filed complaints, by outcome",
+            ["outcome"],
+            registry=r,
+        )
+        self.lapor_closed = Counter(
+            "muara_lapor_closed_total", "Complaints closed because LAPOR! closed them", registry=r
+        )
         self.task_restarts = Counter(
             "muara_task_restarts_total",
             "Supervised tasks restarted after a failure",
@@ -122,3 +217,13 @@ class Metrics:
         self.build.info({"version": __version__})
         self.snapshot = StoreSnapshotCollector()
         r.register(self.snapshot)
+        # -- review desk (issue 7); coordinators' decisions also count in `decisions` ----------
+        self.review_queue = ReviewQueueCollector()
+        r.register(self.review_queue)
+        self.review_suggestions = Counter(
+            "muara_review_suggestions_total",
+            "Coordinators' routings by whether they kept the classifier's suggestion "
+            "(agreement rate = agreed / all)",
+            ["outcome"],
+            registry=r,
+        )

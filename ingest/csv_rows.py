@@ -7,77 +7,65 @@ the file, the row and the column, never the value (personal data stays in the st
 from __future__ import annotations
 
 import csv
-import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
-from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from dataclasses import dataclass
 
 from muara.config import SpoolSource
-from muara.domain import NewComplaint, RawInput, Reporter
+from muara.domain import RawInput
+from muara.ingest.rows import (
+    CONFLICTING_ROW,
+    DATE_FORMATS_HINT,
+    EMPTY_FILE,
+    INVALID_DATE,
+    INVALID_ENCODING,
+    INVALID_FIELD,
+    MALFORMED_ROW,
+    MISSING_COLUMNS,
+    MISSING_FIELD,
+    NOT_CSV,
+    OPTIONAL_FIELDS,
+    REQUIRED_FIELDS,
+    UTF8_BOM,
+    UTF16_BOMS,
+    BadRow,
+    ParsedFile,
+    call_complaint,
+    check_call_values,
+    check_timezone,
+    file_error,
+    looks_binary,
+    parse_received_at,
+    printable,
+    zone,
+)
 
-# Error classes of quarantine records, as the store keeps them.
-MALFORMED_ROW = "MalformedRow"
-INVALID_ENCODING = "InvalidEncoding"
-MISSING_FIELD = "MissingField"
-INVALID_DATE = "InvalidDate"
-INVALID_FIELD = "InvalidField"
-CONFLICTING_ROW = "ConflictingRow"
-EMPTY_FILE = "EmptyFile"
-NOT_CSV = "NotCsv"
-MISSING_COLUMNS = "MissingColumns"
+# The shared names tests and callers know from here.
+__all__ = [
+    "CONFLICTING_ROW",
+    "CSV_CONTENT_TYPE",
+    "EMPTY_FILE",
+    "INVALID_DATE",
+    "INVALID_ENCODING",
+    "INVALID_FIELD",
+    "MALFORMED_ROW",
+    "MAX_RECORD_LINES",
+    "MISSING_COLUMNS",
+    "MISSING_FIELD",
+    "NOT_CSV",
+    "BadRow",
+    "ParsedFile",
+    "check_timezone",
+    "parse_csv",
+    "parse_received_at",
+]
 
 CSV_CONTENT_TYPE = "text/csv"
 
-# Column widths of the store (store/tables.py): longer values would fail the whole transaction.
-MAX_SOURCE_ID_CHARS = 255
-MAX_PLACE_CHARS = 128
 # A quoted field may hold line breaks; one that runs on longer than this is an unclosed quote.
 MAX_RECORD_LINES = 50
-# How much of the file's start the binary sniff looks at, and the share of odd characters it allows.
-SNIFF_BYTES = 8192
-MAX_ODD_SHARE = 0.1
 
-_UTF8_BOM = b"\xef\xbb\xbf"
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _OTHER_DELIMITERS = (";", "\t", "|", ",")
-_REQUIRED = ("source_id", "received_at", "text")
-_OPTIONAL = ("reporter_name", "reporter_contact", "category", "district", "subdistrict")
-_LOCAL_DATE = re.compile(
-    r"(?P<d>\d{1,2})[/-](?P<m>\d{1,2})[/-](?P<y>\d{4})"
-    r"(?:[ T]+(?P<H>\d{1,2})[:.](?P<M>\d{2})(?:[:.](?P<S>\d{2}))?)?"
-    r"(?:\s*(?P<zone>WIB|WITA|WIT))?",
-    re.IGNORECASE,
-)
-# Indonesia's three time zones, as clocks and call-center exports name them.
-_INDONESIAN_ZONES = {
-    "WIB": timezone(timedelta(hours=7)),
-    "WITA": timezone(timedelta(hours=8)),
-    "WIT": timezone(timedelta(hours=9)),
-}
-DATE_FORMATS_HINT = "ISO 8601 or DD/MM/YYYY HH:MM"
-
-
-@dataclass(frozen=True, slots=True)
-class BadRow:
-    """A row that could not become a complaint: its raw bytes and why, free of personal data."""
-
-    row: int
-    raw: RawInput
-    error_class: str
-    reason: str
-
-
-@dataclass(slots=True)
-class ParsedFile:
-    """What one export holds: complaints with their raw rows, bad rows, or a whole-file error."""
-
-    rows: list[tuple[NewComplaint, RawInput]] = field(default_factory=list)
-    bad: list[BadRow] = field(default_factory=list)
-    file_error: str | None = None
-    file_error_class: str = ""
-    # Mapped optional columns the header lacks: worth a log line, since their data is not read.
-    missing_optional: tuple[str, ...] = ()
+_REQUIRED = REQUIRED_FIELDS
+_OPTIONAL = OPTIONAL_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,59 +132,11 @@ class _Records:
         self._feed.pos = line
 
 
-@cache
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ValueError(f"unknown time zone {name!r}") from err
-
-
-def check_timezone(name: str) -> None:
-    """Raise `ValueError` unless `name` is a time zone this machine knows (a config check)."""
-    _zone(name)
-
-
-def parse_received_at(value: str, zone_name: str) -> datetime | None:
-    """An aware datetime from ISO 8601 or `DD/MM/YYYY HH:MM` (naive ones are in `zone_name`)."""
-    value = value.strip()
-    local = _LOCAL_DATE.fullmatch(value)
-    try:
-        if local is not None:
-            parsed = datetime(  # noqa: DTZ001 - the zone is attached below
-                int(local["y"]),
-                int(local["m"]),
-                int(local["d"]),
-                int(local["H"] or 0),
-                int(local["M"] or 0),
-                int(local["S"] or 0),
-            )
-            if local["zone"]:
-                parsed = parsed.replace(tzinfo=_INDONESIAN_ZONES[local["zone"].upper()])
-        else:
-            parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=_zone(zone_name))
-        parsed.astimezone(UTC)  # out of range once in UTC (year 1 or 9999) is no date either
-    except (ValueError, OverflowError):
-        return None
-    return parsed
-
-
-def _printable(text: str, limit: int = 40) -> str:
-    cleaned = "".join(ch if ch.isprintable() else "?" for ch in text.strip())
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
-
-
 def _sniff_not_csv(data: bytes) -> str | None:
     """Why `data` is not CSV text at all (binary, UTF-16), or None when it may well be."""
-    if data.startswith(_UTF16_BOMS):
+    if data.startswith(UTF16_BOMS):
         return "is UTF-16 encoded; export it as UTF-8"
-    # Undecodable bytes and control characters (NUL included) are rare in text and common in
-    # anything else; a few of them are bad rows, many of them mean the file is no text at all.
-    text = data[:SNIFF_BYTES].decode("utf-8", "surrogateescape")
-    odd = sum(1 for ch in text if not ch.isprintable() and ch not in "\r\n\t")
-    if odd > MAX_ODD_SHARE * len(text):
+    if looks_binary(data):
         return "is not CSV text (binary content)"
     return None
 
@@ -244,7 +184,7 @@ def _missing_columns_reason(
     """Name the missing columns; list the found ones only if the line is a header, not data."""
     reason = f"{file_name}: the header lacks the column(s) {', '.join(map(repr, missing))}"
     if looks_like_header:
-        names = [_printable(name) for name in header[:30]]
+        names = [printable(name) for name in header[:30]]
         more = f" and {len(header) - 30} more" if len(header) > 30 else ""
         return f"{reason}; found columns: {', '.join(map(repr, names))}{more}"
     line = source.delimiter.join(header)
@@ -270,63 +210,11 @@ def _check_row(
     """The (error class, reason) that makes a row bad, or None when it is a complaint."""
     if len(fields) != layout.width:
         return MALFORMED_ROW, f"{where}: has {len(fields)} fields, the header has {layout.width}"
-    for attr, i in layout.index.items():
-        value = fields[i]
-        column = getattr(source.columns, attr)
-        if any("\udc80" <= ch <= "\udcff" for ch in value):
-            return INVALID_ENCODING, f"{where}: column '{column}' is not valid UTF-8"
-        if "\x00" in value:
-            return INVALID_ENCODING, f"{where}: column '{column}' contains a NUL character"
-    for attr in _REQUIRED:
-        if not fields[layout.index[attr]].strip():
-            return MISSING_FIELD, f"{where}: column '{getattr(source.columns, attr)}' is empty"
-    limits = {
-        "source_id": MAX_SOURCE_ID_CHARS,
-        "district": MAX_PLACE_CHARS,
-        "subdistrict": MAX_PLACE_CHARS,
-    }
-    for attr, limit in limits.items():
-        if attr in layout.index and len(fields[layout.index[attr]].strip()) > limit:
-            column = getattr(source.columns, attr)
-            return INVALID_FIELD, f"{where}: column '{column}' is longer than {limit} characters"
-    return None
+    return check_call_values(_values(fields, layout), source.columns, where)
 
 
-def _value(fields: list[str], layout: _Layout, attr: str) -> str | None:
-    i = layout.index.get(attr)
-    if i is None:
-        return None
-    return fields[i].strip() or None
-
-
-def _complaint(
-    fields: list[str],
-    layout: _Layout,
-    source: SpoolSource,
-    received_at: datetime,
-    file_name: str,
-    row: int,
-) -> NewComplaint:
-    extra: dict[str, object] = {"spool_file": file_name, "spool_row": row}
-    if category := _value(fields, layout, "category"):
-        extra["category"] = category
-    return NewComplaint(
-        channel=source.channel,
-        source_id=fields[layout.index["source_id"]].strip(),
-        received_at=received_at,
-        text=fields[layout.index["text"]].strip(),
-        reporter=Reporter(
-            name=_value(fields, layout, "reporter_name"),
-            contact=_value(fields, layout, "reporter_contact"),
-        ),
-        district=_value(fields, layout, "district"),
-        subdistrict=_value(fields, layout, "subdistrict"),
-        extra=extra,
-    )
-
-
-def _file_error(error_class: str, reason: str) -> ParsedFile:
-    return ParsedFile(file_error=reason, file_error_class=error_class)
+def _values(fields: list[str], layout: _Layout) -> dict[str, str]:
+    return {attr: fields[i] for attr, i in layout.index.items()}
 
 
 def _is_blank(record: _Record) -> bool:
@@ -335,25 +223,25 @@ def _is_blank(record: _Record) -> bool:
 
 def parse_csv(data: bytes, *, file_name: str, file_digest: str, source: SpoolSource) -> ParsedFile:
     """Parse one export; never raises on bad input (a bad `source.timezone` is a config error)."""
-    _zone(source.timezone)
-    if data.startswith(_UTF8_BOM):
-        data = data[len(_UTF8_BOM) :]
+    zone(source.timezone)
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM) :]
     if not data.strip():
-        return _file_error(EMPTY_FILE, f"{file_name}: the file is empty")
+        return file_error(EMPTY_FILE, f"{file_name}: the file is empty")
     if why := _sniff_not_csv(data):
-        return _file_error(NOT_CSV, f"{file_name}: the file {why}")
+        return file_error(NOT_CSV, f"{file_name}: the file {why}")
     # bytes.splitlines breaks only at \r, \n and \r\n, which never occur inside a UTF-8 sequence.
     raw_lines = data.splitlines(keepends=True)
     lines = [line.decode("utf-8", "surrogateescape") for line in raw_lines]
     records = _Records(lines, source.delimiter)
     header = next((r for r in records if not _is_blank(r)), None)
     if header is None:
-        return _file_error(EMPTY_FILE, f"{file_name}: the file holds only blank lines")
+        return file_error(EMPTY_FILE, f"{file_name}: the file holds only blank lines")
     if header.fields is None:
-        return _file_error(NOT_CSV, f"{file_name}: the header line {header.error}")
+        return file_error(NOT_CSV, f"{file_name}: the header line {header.error}")
     layout = _header_layout(header.fields, source, file_name)
     if isinstance(layout, str):
-        return _file_error(MISSING_COLUMNS, layout)
+        return file_error(MISSING_COLUMNS, layout)
     rows = _Rows(source, file_name, file_digest, raw_lines, header, layout)
     for record in records:
         if _is_blank(record):
@@ -426,7 +314,9 @@ class _Rows:
             reason = f"{where}: column '{column}' is not a date ({DATE_FORMATS_HINT})"
             self._bad(record.start, end, INVALID_DATE, reason)
             return
-        complaint = _complaint(fields, self.layout, self.source, received_at, self.file_name, row)
+        complaint = call_complaint(
+            self.source.channel, _values(fields, self.layout), received_at, self.file_name, row
+        )
         values = tuple(f.strip() for f in fields)
         earlier = self.seen.setdefault(complaint.source_id, (row, values))
         if earlier[1] != values:

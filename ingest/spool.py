@@ -1,4 +1,7 @@
-"""The spool-folder collector: CSV exports dropped into `<spool>/inbox/` by a call-center system.
+"""The spool-folder collector: files dropped into `<spool>/inbox/` by another system.
+
+Call-center exports (CSV, JSON Lines) and 112 transcripts both arrive this way; a `FileParser`
+says which files are the source's and what each holds.
 
 A file moves to `done/` only after every row of it is stored or quarantined (DESIGN.md invariant 1):
 a crash before the move re-reads the file, and the store answers "already known" for what it has.
@@ -16,11 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from muara.config import SpoolSource
 from muara.domain import NewComplaint, RawInput
 from muara.ingest.base import IngestSink, PollReport, Stored
-from muara.ingest.csv_rows import check_timezone, parse_csv
+from muara.ingest.call_logs import CallLogParser
+from muara.ingest.rows import ParsedFile, check_timezone
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +35,37 @@ MARKER_SUFFIX = ".done"
 RAW_HEAD_BYTES = 64 * 1024
 CHUNK_ROWS = 500
 FILE_TOO_LARGE = "FileTooLarge"
+
+
+class FolderSource(Protocol):
+    """The settings every spool folder has (`SpoolSource`, `TranscriptSource`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def poll_seconds(self) -> float: ...
+    @property
+    def max_file_bytes(self) -> int: ...
+    @property
+    def stable_seconds(self) -> float: ...
+
+
+class FileParser(Protocol):
+    """Knows a source's files: which names are its, and what one file holds (pure, no I/O)."""
+
+    def accepts(self, file_name: str) -> bool:
+        """True for the files this source reads."""
+        ...
+
+    def parse(self, data: bytes, *, file_name: str, file_digest: str) -> ParsedFile:
+        """Complaints, bad rows, or a whole-file error; never raises on bad input."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +105,13 @@ def _content(data: bytes, size: int, mtime_ns: int, *, complete: bool) -> _Conte
     return _Content(data, size, mtime_ns, complete, digest)
 
 
-def _is_candidate(name: str) -> bool:
-    """A CSV export, not a hidden file or an editor's lock file (`*.part`/`*.tmp` are not .csv)."""
-    return not name.startswith((".", "~")) and name.lower().endswith(".csv")
+def _is_candidate(name: str, accepts: Callable[[str], bool]) -> bool:
+    """A file of the source, not a hidden file or an editor's lock file."""
+    return not name.startswith((".", "~")) and accepts(name)
 
 
-def _scan(root: Path) -> list[_Candidate]:
-    """Create the folders if missing; list inbox/*.csv, oldest first."""
+def _scan(root: Path, accepts: Callable[[str], bool]) -> list[_Candidate]:
+    """Create the folders if missing; list the source's files in inbox/, oldest first."""
     for sub in (INBOX, DONE, QUARANTINE):
         (root / sub).mkdir(parents=True, exist_ok=True)
     with os.scandir(root / INBOX) as it:
@@ -84,7 +120,7 @@ def _scan(root: Path) -> list[_Candidate]:
     found: list[_Candidate] = []
     for entry in entries:
         try:
-            if not (_is_candidate(entry.name) and entry.is_file()):
+            if not (_is_candidate(entry.name, accepts) and entry.is_file()):
                 continue
             st = entry.stat()
         except FileNotFoundError:
@@ -144,23 +180,35 @@ def _move(path: Path, folder: Path) -> Path:
     raise FileExistsError(f"no free name for {path.name} in {folder}")
 
 
-def _count(report: PollReport, stored: list[Stored], *, quarantine: bool = False) -> None:
-    for answer in stored:
-        if not answer.created:
-            report.already_known += 1
-        elif quarantine:
-            report.quarantined += 1
-        else:
-            report.ingested += 1
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """A file read and parsed, waiting for the transaction that stores its rows."""
+
+    path: Path
+    content: _Content
+    parsed: ParsedFile
+
+
+def _count(report: PollReport, answer: Stored, complaint: NewComplaint | None = None) -> None:
+    """Count one answer of the sink: for a complaint, or (without one) for a quarantine record."""
+    if not answer.created:
+        report.already_known += 1
+    elif complaint is None:
+        report.quarantined += 1
+    elif complaint.discard_reason:
+        report.discarded += 1
+    else:
+        report.ingested += 1
 
 
 class SpoolCollector:
-    """Reads CSV exports from a spool folder; implements `muara.ingest.base.Collector`."""
+    """Reads the files of a spool folder; implements `muara.ingest.base.Collector`."""
 
     def __init__(
         self,
-        source: SpoolSource,
+        source: FolderSource,
         *,
+        parser: FileParser | None = None,
         clock: Callable[[], datetime] | None = None,
         chunk_rows: int = CHUNK_ROWS,
     ) -> None:
@@ -168,7 +216,12 @@ class SpoolCollector:
             check_timezone(source.timezone)
         except ValueError as err:
             raise ValueError(f"spool source '{source.name}': timezone: {err}") from err
+        if parser is None:
+            if not isinstance(source, SpoolSource):
+                raise TypeError("a parser is needed for sources other than call-center spools")
+            parser = CallLogParser(source)
         self._source = source
+        self._parser = parser
         self._clock = clock or (lambda: datetime.now(UTC))
         self._chunk_rows = chunk_rows
         self._seen: dict[str, _Seen] = {}
@@ -190,12 +243,26 @@ class SpoolCollector:
         return self._source.poll_seconds
 
     async def poll(self, sink: IngestSink) -> PollReport:
-        """Ingest every stable file in inbox/; a sink failure leaves the file there and raises."""
+        """Ingest every stable file in inbox/; a sink failure leaves the file there and raises.
+
+        Small files (a 112 transcript is one complaint) share a transaction, up to `chunk_rows`
+        rows; each file still moves to done/ only after the transaction holding its rows.
+        """
         root = self._source.path
-        candidates = await asyncio.to_thread(_scan, root)
+        candidates = await asyncio.to_thread(_scan, root, self._parser.accepts)
         total = PollReport()
+        group: list[_Loaded] = []
         for candidate in self._stable(candidates):
-            total.add(await self._ingest(candidate, sink))
+            loaded = await self._load(candidate, sink, total)
+            if loaded is None:
+                continue
+            rows = sum(len(g.parsed.rows) for g in group)
+            if group and rows + len(loaded.parsed.rows) > self._chunk_rows:
+                total.add(await self._commit(group, sink))
+                group = []
+            group.append(loaded)
+        if group:
+            total.add(await self._commit(group, sink))
         return total
 
     def _stable(self, candidates: list[_Candidate]) -> list[_Candidate]:
@@ -215,13 +282,16 @@ class SpoolCollector:
         self._seen = seen
         return ready
 
-    async def _ingest(self, candidate: _Candidate, sink: IngestSink) -> PollReport:
+    async def _load(
+        self, candidate: _Candidate, sink: IngestSink, report: PollReport
+    ) -> _Loaded | None:
+        """Read and parse a file; None when it was skipped or quarantined whole (in `report`)."""
         source = self._source
         file_name = candidate.path.name
         try:
             content = await asyncio.to_thread(_read, candidate.path, source.max_file_bytes)
         except FileNotFoundError:
-            return PollReport()
+            return None
         except OSError as err:
             # Say it once per version of the file, then leave it for the operator; the files
             # behind it are still read.
@@ -231,56 +301,70 @@ class SpoolCollector:
                 logger.warning(
                     "spool %s: %r cannot be read: %s", self.name, file_name, err.strerror
                 )
-            return PollReport()
+            return None
         if not content.complete:
-            return await self._quarantine_file(
-                candidate.path,
-                content,
-                sink,
-                FILE_TOO_LARGE,
-                f"{file_name}: the file is {content.size} bytes, over the limit of "
-                f"{source.max_file_bytes} bytes; it was moved to quarantine/ unread: raise "
-                f"max_file_bytes of spool source '{source.name}' and move it back to inbox/",
+            report.add(
+                await self._quarantine_file(
+                    candidate.path,
+                    content,
+                    sink,
+                    FILE_TOO_LARGE,
+                    f"{file_name}: the file is {content.size} bytes, over the limit of "
+                    f"{source.max_file_bytes} bytes; it was moved to quarantine/ unread: raise "
+                    f"max_file_bytes of spool source '{source.name}' and move it back to inbox/",
+                )
             )
+            return None
         parsed = await asyncio.to_thread(
-            parse_csv, content.data, file_name=file_name, file_digest=content.digest, source=source
+            self._parser.parse, content.data, file_name=file_name, file_digest=content.digest
         )
         if parsed.file_error is not None:
-            return await self._quarantine_file(
-                candidate.path, content, sink, parsed.file_error_class, parsed.file_error
+            report.add(
+                await self._quarantine_file(
+                    candidate.path, content, sink, parsed.file_error_class, parsed.file_error
+                )
             )
-        report = PollReport()
-        for start in range(0, len(parsed.rows), self._chunk_rows):
-            chunk: list[tuple[NewComplaint, RawInput | None]] = list(
-                parsed.rows[start : start + self._chunk_rows]
-            )
-            _count(report, await sink.store_many(chunk))
-        for bad in parsed.bad:
-            _count(
-                report,
-                [await sink.quarantine(bad.raw, bad.error_class, bad.reason)],
-                quarantine=True,
-            )
-        if parsed.missing_optional:
+            return None
+        return _Loaded(candidate.path, content, parsed)
+
+    async def _commit(self, group: list[_Loaded], sink: IngestSink) -> PollReport:
+        """Store the files' rows in chunks, quarantine their bad rows, then move each file."""
+        reports = [PollReport() for _ in group]
+        rows = [(i, row) for i, loaded in enumerate(group) for row in loaded.parsed.rows]
+        for start in range(0, len(rows), self._chunk_rows):
+            part = rows[start : start + self._chunk_rows]
+            chunk: list[tuple[NewComplaint, RawInput | None]] = [row for _, row in part]
+            for (i, (complaint, _)), answer in zip(part, await sink.store_many(chunk), strict=True):
+                _count(reports[i], answer, complaint)
+        total = PollReport()
+        for loaded, report in zip(group, reports, strict=True):
+            for bad in loaded.parsed.bad:
+                _count(report, await sink.quarantine(bad.raw, bad.error_class, bad.reason))
+            await self._finish_ingested(loaded, report)
+            total.add(report)
+        return total
+
+    async def _finish_ingested(self, loaded: _Loaded, report: PollReport) -> None:
+        file_name = loaded.path.name
+        if loaded.parsed.missing_optional:
             logger.warning(
                 "spool %s: %r: the header lacks the mapped column(s) %s; their data is not read",
-                source.name,
+                self.name,
                 file_name,
-                ", ".join(map(repr, parsed.missing_optional)),
+                ", ".join(map(repr, loaded.parsed.missing_optional)),
             )
-        target = await self._finish(candidate.path, content, DONE)
+        target = await self._finish(loaded.path, loaded.content, DONE)
         if target is not None:
             logger.info(
                 "spool %s: %r: %d stored, %d already known, %d quarantined; moved to %s/%s",
                 self.name,
                 file_name,
-                report.ingested,
+                report.ingested + report.discarded,
                 report.already_known,
                 report.quarantined,
                 DONE,
                 target,
             )
-        return report
 
     async def _quarantine_file(
         self,
@@ -290,7 +374,7 @@ class SpoolCollector:
         error_class: str,
         reason: str,
     ) -> PollReport:
-        """Keep a file that is no CSV export: a record of its head; the file goes to quarantine/."""
+        """Keep a file that cannot be read at all: a record of its head; it goes to quarantine/."""
         raw = RawInput(
             channel=self._source.channel,
             source_ref=f"{self._source.name}:{content.digest[:16]}",
@@ -298,7 +382,7 @@ class SpoolCollector:
             content_type="application/octet-stream",
         )
         report = PollReport()
-        _count(report, [await sink.quarantine(raw, error_class, reason)], quarantine=True)
+        _count(report, await sink.quarantine(raw, error_class, reason))
         target = await self._finish(path, content, QUARANTINE)
         if target is not None:
             # Whole-file reasons name the file, sizes and column names: no personal data.

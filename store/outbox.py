@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -32,6 +33,55 @@ class OutboxRow:
     state: ExportState
     attempts: int
     external_id: str | None
+    institution_id: int | None = None
+    updated_at: datetime | None = None
+    lookups: int = 0
+    attachment_ids: tuple[int, ...] = ()
+    last_error_class: str | None = None
+    evidence: dict[str, Any] | None = None
+
+    @property
+    def is_accepted(self) -> bool:
+        """The target has it."""
+        return self.state is ExportState.ACCEPTED
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """A filing the target took: its id there, where it went, the attachments it carries."""
+
+    external_id: str
+    institution_id: int | None = None
+    attachment_ids: tuple[int, ...] = field(default=())
+
+
+_ROW_COLUMNS = (
+    exports.c.complaint_id,
+    exports.c.state,
+    exports.c.attempts,
+    exports.c.external_id,
+    exports.c.institution_id,
+    exports.c.updated_at,
+    exports.c.lookups,
+    exports.c.attachment_ids,
+    exports.c.last_error_class,
+    exports.c.evidence,
+)
+
+
+def _row(row: Any) -> OutboxRow:
+    return OutboxRow(
+        row.complaint_id,
+        ExportState(row.state),
+        row.attempts,
+        row.external_id,
+        None if row.institution_id is None else int(row.institution_id),
+        row.updated_at,
+        row.lookups or 0,
+        tuple(row.attachment_ids or ()),
+        row.last_error_class,
+        row.evidence,
+    )
 
 
 class Outbox:
@@ -46,19 +96,22 @@ class Outbox:
         """The existing outbox rows of these complaints."""
         async with self.engine.connect() as conn:
             result = await conn.execute(
-                select(
-                    exports.c.complaint_id,
-                    exports.c.state,
-                    exports.c.attempts,
-                    exports.c.external_id,
-                ).where(exports.c.target == self.target, exports.c.complaint_id.in_(list(ids)))
-            )
-            return {
-                row.complaint_id: OutboxRow(
-                    row.complaint_id, ExportState(row.state), row.attempts, row.external_id
+                select(*_ROW_COLUMNS).where(
+                    exports.c.target == self.target, exports.c.complaint_id.in_(list(ids))
                 )
-                for row in result
-            }
+            )
+            return {row.complaint_id: _row(row) for row in result}
+
+    async def listing(
+        self, states: Sequence[ExportState] | None = None, limit: int = 1000
+    ) -> list[OutboxRow]:
+        """Rows of this target (in these states), oldest change first: for operators."""
+        query = select(*_ROW_COLUMNS).where(exports.c.target == self.target)
+        if states is not None:
+            query = query.where(exports.c.state.in_([state.value for state in states]))
+        async with self.engine.connect() as conn:
+            result = await conn.execute(query.order_by(exports.c.updated_at).limit(limit))
+            return [_row(row) for row in result]
 
     async def mark_sending(self, known: dict[int, OutboxRow], ids: Sequence[int]) -> None:
         """Record, and commit, that a call is about to be made (DESIGN.md invariant 4)."""
@@ -94,10 +147,16 @@ class Outbox:
                     ],
                 )
 
-    async def record_accepted(self, conn: AsyncConnection, accepted: dict[int, str]) -> None:
+    async def record_accepted(
+        self, conn: AsyncConnection, accepted: Mapping[int, str | Acceptance]
+    ) -> None:
         """Mark filings accepted with the target's ids, in the caller's transaction."""
         if not accepted:
             return
+        full = {
+            complaint_id: value if isinstance(value, Acceptance) else Acceptance(value)
+            for complaint_id, value in accepted.items()
+        }
         await conn.execute(
             update(exports)
             .where(
@@ -107,14 +166,23 @@ class Outbox:
             .values(
                 state=ExportState.ACCEPTED.value,
                 external_id=bindparam("b_external_id"),
+                institution_id=bindparam("b_institution_id"),
+                attachment_ids=bindparam("b_attachment_ids"),
                 last_error_class=None,
                 last_error=None,
                 next_attempt_at=None,
+                evidence=None,
+                lookups=0,
                 updated_at=self.clock(),
             ),
             [
-                {"b_complaint_id": complaint_id, "b_external_id": external_id}
-                for complaint_id, external_id in accepted.items()
+                {
+                    "b_complaint_id": complaint_id,
+                    "b_external_id": value.external_id,
+                    "b_institution_id": value.institution_id,
+                    "b_attachment_ids": list(value.attachment_ids),
+                }
+                for complaint_id, value in full.items()
             ],
         )
 
@@ -128,8 +196,12 @@ class Outbox:
         error_class: str | None = None,
         error: str | None = None,
         next_attempt_at: datetime | None = None,
+        **extra: Any,
     ) -> None:
-        """Write an attempt's outcome on `conn` (the caller's transaction)."""
+        """Write an attempt's outcome on `conn` (the caller's transaction).
+
+        `extra` sets further columns (`evidence`, `lookups`, `attachment_ids`) when given.
+        """
         await conn.execute(
             update(exports)
             .where(exports.c.complaint_id == complaint_id, exports.c.target == self.target)
@@ -140,6 +212,7 @@ class Outbox:
                 last_error=error,
                 next_attempt_at=next_attempt_at,
                 updated_at=self.clock(),
+                **extra,
             )
         )
 
@@ -151,6 +224,7 @@ class Outbox:
         error_class: str,
         error: str,
         next_attempt_at: datetime | None = None,
+        **extra: Any,
     ) -> None:
         """Record a failed or held attempt in a transaction of its own."""
         async with self.engine.begin() as conn:
@@ -161,7 +235,22 @@ class Outbox:
                 error_class=error_class,
                 error=error,
                 next_attempt_at=next_attempt_at,
+                **extra,
             )
+
+    async def reset(
+        self, conn: AsyncConnection, ids: Sequence[int], state: ExportState, **values: Any
+    ) -> list[int]:
+        """Put rows back in `state` for an operator (requeue, resolve); the ids that had a row."""
+        if not ids:
+            return []
+        result = await conn.execute(
+            update(exports)
+            .where(exports.c.target == self.target, exports.c.complaint_id.in_(list(ids)))
+            .values(state=state.value, next_attempt_at=None, updated_at=self.clock(), **values)
+            .returning(exports.c.complaint_id)
+        )
+        return [int(ident) for ident in result.scalars()]
 
     async def institution_ids(self) -> dict[str, int]:
         """Agency code -> LAPOR! institution id, as last synchronised into the store."""

@@ -166,6 +166,12 @@ exports = Table(
     Column("external_id", String(64)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Migration 0003 (the LAPOR! exporter): where it was filed, what an outcome-unknown
+    # reconciliation found, the uploaded attachment ids, and how many lookups were tried.
+    Column("institution_id", BigInteger),
+    Column("evidence", JSON),
+    Column("attachment_ids", JSON),
+    Column("lookups", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("complaint_id", "target"),
 )
 Index("ix_exports_state", exports.c.state)

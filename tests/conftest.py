@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -12,6 +13,7 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from muara.logs import HANDLER_NAME
 from muara.store.engine import create_engine, migrate
 from muara.store.repository import Store
 from muara.testing import FakeClock
@@ -98,3 +100,12 @@ def clock() -> FakeClock:
 def store(engine: AsyncEngine, clock: FakeClock) -> Store:
     """The store on the fresh database, on the fake clock."""
     return Store(engine, clock=clock)
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_log_handler() -> Iterator[None]:
+    """`muara.cli.main` puts a stderr handler on the root logger; it must not outlive the test
+    whose captured stderr it writes to (later tests' log lines would fail on the closed file)."""
+    yield
+    root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != HANDLER_NAME]

@@ -94,8 +94,15 @@ async def test_csv_in_spool_reaches_lapor_and_sigterm_exits_zero(
         filings = [json.loads(line) for line in record.read_text().splitlines()]
         assert len(filings) == len(rows)
 
-        async with aiohttp.ClientSession() as http, http.get(f"{ops}/metrics") as response:
-            metrics = await response.text()
+        # LAPOR! records a filing before it answers; the daemon commits EXPORTED just after.
+        exported = 'muara_complaints{channel="callcenter",state="EXPORTED"} 5.0'
+        async with aiohttp.ClientSession() as http, asyncio.timeout(30):
+            while True:
+                async with http.get(f"{ops}/metrics") as response:
+                    metrics = await response.text()
+                if exported in metrics:
+                    break
+                await asyncio.sleep(0.2)
         assert 'muara_ingest_complaints_total{channel="callcenter"} 5.0' in metrics
         assert 'muara_complaints{channel="callcenter",state="EXPORTED"} 5.0' in metrics
 

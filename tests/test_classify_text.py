@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from muara.classify.text import mask_personal_data, normalise
+from muara.classify.text import mask_personal_data, model_text, normalise
 
 SIXTEEN_DIGITS = re.compile(r"\d{16}")
 
@@ -103,3 +103,42 @@ def test_nik_in_groups_is_masked(nik: str, sep: str) -> None:
     grouped = sep.join(nik[i : i + 4] for i in range(0, 16, 4))
     masked = mask_personal_data(f"NIK: {grouped}, mohon dicek")
     assert masked == "NIK: [nik], mohon dicek"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Informal spellings and Javanese words are spelled out as the Indonesian word.
+        ("jln rusak yg di dpn sekolah", "jalan rusak yang di dpn sekolah"),
+        (
+            "air tdk ngalir, udah 3 hari, durung dibenahi",
+            "air tidak ngalir , sudah 3 hari , belum dibenahi",
+        ),
+        ("gak ada, ndak ada, nggak ada", "tidak ada , tidak ada , tidak ada"),
+        # Greetings and courtesy carry no signal: gone.
+        ("Assalamualaikum pak, mohon dibantu. Matur nuwun", ", dibantu ."),
+        ("Selamat pagi Bapak/Ibu admin, lampu PJU mati", "/ , lampu pju mati"),
+        # Personal data is masked first, as in `normalise`.
+        ("hub 081234567890 atau NIK 3201012345670001", "hub __telp__ atau nik __nik__"),
+        # Emphasis is folded, punctuation kept as its own token.
+        ("sampahhh numpukkk!!!", "sampah numpuk ! ! !"),
+        ("", ""),
+    ],
+)
+def test_model_text(raw: str, expected: str) -> None:
+    assert model_text(raw) == expected
+
+
+@given(st.text())
+def test_model_text_never_raises_nor_leaves_a_nik(text: str) -> None:
+    assert not SIXTEEN_DIGITS.search(model_text(text))
+
+
+@given(st.text(alphabet=st.sampled_from("0123456789 .-+()@ab_/:w")))
+def test_the_quick_checks_skip_only_what_would_not_match(text: str) -> None:
+    # `_mask` skips the NIK and phone patterns without a run of 8 digits, and the e-mail one
+    # without an "@": the result must be what the patterns alone give.
+    from muara.classify import text as module
+
+    full = module._PHONE.sub("P", module._NIK.sub("N", module._EMAIL.sub("E", text)))
+    assert module._mask(text, email="E", nik="N", phone="P") == full

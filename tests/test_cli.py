@@ -139,7 +139,7 @@ def test_train_saves_a_model_that_check_config_accepts(
         f'[classifier]\nmodel_path = "{model}"\n',
     )
     assert main(["--config", str(config), "check-config"]) == 0
-    assert re.search(r"ok +classifier.model_path +.*10 labels", capsys.readouterr().out)
+    assert re.search(r"ok +classifier.model_path +.*17 labels", capsys.readouterr().out)
 
 
 def test_train_names_a_missing_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -86,13 +86,25 @@ async def test_a_dropped_csv_is_filed_into_lapor_once(running: Daemon, tmp_path:
     references = [f.body["tags_raw"] for f in state.filings]
     assert len(references) == len(ROWS) == len(set(references))
 
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{running.ops_url}/metrics") as response:
+    text = ""
+
+    async def exported() -> bool:
+        # LAPOR! records a filing before the daemon commits EXPORTED: wait for the commit.
+        nonlocal text
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{running.ops_url}/metrics") as response,
+        ):
             text = await response.text()
-        async with http.get(f"{running.ops_url}/readyz") as response:
-            ready = await response.json()
+        return 'muara_complaints{channel="callcenter",state="EXPORTED"} 3.0' in text
+
+    await eventually(exported)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{running.ops_url}/readyz") as response,
+    ):
+        ready = await response.json()
     assert 'muara_ingest_complaints_total{channel="callcenter"} 3.0' in text
-    assert 'muara_complaints{channel="callcenter",state="EXPORTED"} 3.0' in text
     assert ready["status"] == "ready", ready
     # Personal data never reaches metric labels.
     assert "Budi" not in text and "0812" not in text

@@ -12,7 +12,8 @@ import pytest
 
 from tests.processes import MuaraProcess
 
-DEMO_ROWS = 31
+DEMO_ROWS = 37  # the demo CSV's 31 rows and the demo JSON Lines export's 6 good lines
+DEMO_CALLS = 11  # the demo 112 transcripts that are not broken (demo/transcripts/)
 
 
 def sample(metrics: str, name: str, **labels: str) -> float:
@@ -38,14 +39,25 @@ async def test_embedded_default_files_the_demo_rows_and_status_shows_them(tmp_pa
                     metrics, "muara_complaints", channel="callcenter", state="EXPORTED"
                 )
                 review = sample(metrics, "muara_complaints", channel="callcenter", state="REVIEW")
-                if exported + review == DEMO_ROWS:
+                # The demo 112 calls: 5 complaints, 4 emergencies the router's rule discards.
+                settled_112 = sum(
+                    sample(metrics, "muara_complaints", channel="112", state=state)
+                    for state in ("EXPORTED", "REVIEW", "DISCARDED")
+                )
+                if exported + review == DEMO_ROWS and settled_112 == DEMO_CALLS:
                     break
                 await asyncio.sleep(0.3)
         assert sample(metrics, "muara_ingest_complaints_total", channel="callcenter") == DEMO_ROWS
         # At the default 0.8 threshold the starter model routes a good share alone; the rest wait
         # for a coordinator (REVIEW), which is the router doing its job.
         assert exported >= DEMO_ROWS / 3
-        assert sample(metrics, "muara_export_filed_total", target="lapor") == exported
+        exported_112 = sample(metrics, "muara_complaints", channel="112", state="EXPORTED")
+        assert sample(metrics, "muara_export_filed_total", target="lapor") == (
+            exported + exported_112
+        )
+        assert sample(metrics, "muara_router_rule_matches_total", rule="emergency-112") == 4
+        assert sample(metrics, "muara_ingest_discarded_total", channel="112") == 2  # prank, empty
+        assert sample(metrics, "muara_ingest_quarantined_total", channel="112") == 1
         assert (tmp_path / "muara-data" / "muara.db").exists()
         assert (tmp_path / "muara-data" / "spool" / "done" / "callcenter-sample.csv").exists()
         assert await daemon.stop(signal.SIGINT) == 0

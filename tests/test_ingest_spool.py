@@ -222,6 +222,20 @@ async def test_a_crash_mid_file_leaves_it_in_the_inbox_and_loses_nothing(
     assert listing(root, "done") == ["calls.csv"]
 
 
+async def test_small_files_share_a_transaction_and_move_only_after_it(
+    root: Path, collector: SpoolCollector
+) -> None:
+    drop(root, "a.csv", csv_bytes(row(1)), mtime=1_700_000_000)
+    drop(root, "b.csv", csv_bytes(row(2), row(3)), mtime=1_700_000_100)
+    sink = MemorySink(fail_on_call=1)
+    with pytest.raises(SimulatedCrashError):
+        await poll(collector, sink)
+    assert listing(root, "inbox") == ["a.csv", "b.csv"]
+    assert await poll(collector, sink) == PollReport(ingested=3)
+    assert sink.calls == 2  # both files' rows in one store_many
+    assert listing(root, "done") == ["a.csv", "b.csv"]
+
+
 class AppendingSink(MemorySink):
     """A sink during whose first batch the call-center system appends one more row."""
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -41,11 +41,10 @@ from muara.exporters.lapor.errors import (
     LaporRejected,
     LaporUnavailable,
 )
-from muara.exporters.lapor.models import Institution
+from muara.exporters.lapor.models import AttachmentFile, Institution, LookupHit
 
 log = logging.getLogger(__name__)
 
-STATUS_PATH = "/complaints/{id}/complaint"
 INSTITUTIONS_PAGE_SIZE = 1000
 CONNECT_TIMEOUT_MAX = 10.0
 MESSAGE_MAX = 200
@@ -137,14 +136,12 @@ class LaporClient:
         session: aiohttp.ClientSession,
         *,
         connect_timeout: float | None = None,
-        status_path: str = STATUS_PATH,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._settings = settings
         self._session = session
         self._base = _base_url(settings.base_url)
         self._headers = _auth_headers(settings)
-        self._status_path = status_path
         self._clock = clock
         total = settings.timeout_seconds
         connect = (
@@ -186,12 +183,101 @@ class LaporClient:
 
     async def complaint_status(self, lapor_id: str) -> dict[str, Any]:
         """LAPOR!'s detail of one complaint (`status_code`, `status_name`, `data_logs`, …)."""
-        path = self._status_path.format(id=quote(lapor_id, safe=""))
+        path = _with_id(self._settings.status_path, lapor_id)
         status, data = await self._call("GET", path)
         detail = _results_data(data)
         if not isinstance(detail, dict):
             raise LaporUnavailable(status, None, f"GET {path}: no results.data object")
         return detail
+
+    async def followups(self, lapor_id: str) -> list[dict[str, Any]]:
+        """The follow-up history of one complaint (`created_at` as `d-m-Y H:i:s`, WIB)."""
+        path = _with_id(self._settings.followups_path, lapor_id)
+        status, data = await self._call("GET", path)
+        rows = _results_data(data)
+        if not isinstance(rows, list):
+            raise LaporUnavailable(status, None, f"GET {path}: no results.data list")
+        return [row for row in rows if isinstance(row, dict)]
+
+    async def list_templates(self) -> list[dict[str, Any]]:
+        """LAPOR!'s reply templates master list."""
+        path = self._settings.templates_path
+        status, data = await self._call(
+            "GET", path, params={"page_size": str(INSTITUTIONS_PAGE_SIZE)}
+        )
+        rows = _results_data(data)
+        if not isinstance(rows, list):
+            raise LaporUnavailable(status, None, f"GET {path}: no results.data list")
+        return [row for row in rows if isinstance(row, dict)]
+
+    async def upload_attachments(self, files: Sequence[AttachmentFile]) -> list[int]:
+        """Upload files for a filing; the ids its `attachments` field names.
+
+        Not an exactly-once call: an upload repeated after an unknown outcome leaves an unused
+        file in LAPOR!, never a second complaint, so its failures are all retryable.
+        """
+        path = self._settings.upload_path
+        form = aiohttp.FormData()
+        for item in files:
+            form.add_field(
+                "attachments[]",
+                item.content,
+                filename=item.filename,
+                content_type=item.content_type,
+            )
+        status, data = await self._call("POST", path, form=form)
+        results = data.get("results") if isinstance(data, dict) else None
+        docs = results.get("docs") if isinstance(results, dict) else None
+        rows = docs if isinstance(docs, list) else []
+        ids = [doc["id"] for doc in rows if isinstance(doc, dict) and _is_int(doc.get("id"))]
+        if len(ids) != len(files):
+            raise LaporUnavailable(status, None, f"POST {path}: no id for every file")
+        return [int(ident) for ident in ids]
+
+    async def find_by_reference(self, reference: str) -> list[LookupHit]:
+        """Complaints tagged with our reference (`#MUARA-<id>`): how an unknown outcome is settled.
+
+        The search may match loosely; only rows whose tags carry exactly our tag count.
+        """
+        path = self._settings.lookup_path
+        status, data = await self._call(
+            "GET", path, params={self._settings.lookup_param: reference}
+        )
+        rows = _results_data(data)
+        if not isinstance(rows, list):
+            raise LaporUnavailable(status, None, f"GET {path}: no results.data list")
+        tag = f"#{reference}"
+        hits = []
+        for row in rows:
+            if not isinstance(row, dict) or tag not in str(row.get("tags_raw") or "").split():
+                continue
+            lapor_id = complaint_id_from({"complaint_id": row.get("id")})
+            if lapor_id is None:
+                raise LaporUnavailable(status, None, f"GET {path}: a matching row without an id")
+            disposition = row.get("disposition_id")
+            hits.append(LookupHit(lapor_id, disposition if _is_int(disposition) else None))
+        return hits
+
+    async def forward(self, lapor_id: str, institution_id: int, description: str) -> None:
+        """Forward a filed complaint to another institution ("not our authority").
+
+        Like a filing, never resend on `LaporOutcomeUnknown`: read the complaint's disposition.
+        """
+        path = _with_id(self._settings.forward_path, lapor_id)
+        body = {
+            "is_request": 1,
+            "reason": institution_id,
+            "reason_description": description,
+            "not_authority": 1,
+        }
+        await self._call("POST", path, body=body, unsafe=True)
+
+    async def add_followup(self, fields: Mapping[str, str | int]) -> None:
+        """Add a follow-up (multipart: `complaint_id`, `content`, `institution_from_id`, …)."""
+        form = aiohttp.FormData()
+        for name, value in fields.items():
+            form.add_field(name, str(value))
+        await self._call("POST", self._settings.followup_add_path, form=form, unsafe=True)
 
     async def _call(
         self,
@@ -200,6 +286,7 @@ class LaporClient:
         *,
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
+        form: aiohttp.FormData | None = None,
         unsafe: bool = False,
     ) -> tuple[int, Any]:
         """One request; its status and parsed JSON, or the error that says what may happen next."""
@@ -210,6 +297,7 @@ class LaporClient:
                 method,
                 self._base + path,
                 json=body,
+                data=form,
                 params=params,
                 headers=self._headers,
                 timeout=self._timeout,
@@ -262,6 +350,14 @@ class LaporClient:
         if status >= 500:
             return LaporUnavailable(status, parse_retry_after(retry_after, self._clock()), message)
         return LaporRejected(status, message or "unexpected status (is lapor.base_url right?)")
+
+
+def _with_id(template: str, lapor_id: str) -> str:
+    return template.replace("{id}", quote(lapor_id, safe=""))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _base_url(value: str | None) -> str:

@@ -11,3 +11,20 @@ class Institution:
 
     id: int
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class LookupHit:
+    """A LAPOR! complaint found by our reference: its id and the institution it is with."""
+
+    lapor_id: str
+    institution_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentFile:
+    """A file to upload with a filing."""
+
+    filename: str
+    content_type: str
+    content: bytes

@@ -31,6 +31,8 @@ class FilingInput:
     is_secret: bool
     date_of_incident: datetime | None
     reference: str
+    attachment_ids: tuple[int, ...] = ()
+    classification_id: int | None = None  # None: the configured default
 
 
 def make_title(subject: str | None, content: str, limit: int = TITLE_MAX) -> str:
@@ -76,7 +78,9 @@ def build_filing_body(item: FilingInput, settings: LaporSettings) -> dict[str, A
         # verbatim, and agency staff can quote it back to the regional office.
         "content": f"{content}\n\nNomor referensi Muara: {item.reference}",
         "channel": settings.channel_id,
-        "classification_id": settings.classification_id,
+        "classification_id": (
+            settings.classification_id if item.classification_id is None else item.classification_id
+        ),
         "category_id": settings.category_id,
         "disposition_id": item.institution_id,
         "location_id": settings.location_id,
@@ -85,8 +89,8 @@ def build_filing_body(item: FilingInput, settings: LaporSettings) -> dict[str, A
         "is_anonymous": int(item.is_anonymous),
         "is_secret": int(item.is_secret),
         "is_priority": 0,
-        # Attachments are uploaded by a separate call (a later issue); none yet.
-        "attachments": "[]",
+        # Ids the upload call returned, as the string LAPOR! expects: "[12,13]".
+        "attachments": "[" + ",".join(str(ident) for ident in item.attachment_ids) + "]",
         "info_attachments": "[]",
         "info_disposition": "-",
         "priority_program_id": None,

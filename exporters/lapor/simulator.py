@@ -23,8 +23,9 @@ from aiohttp import web
 from aiohttp.log import access_logger
 from aiohttp.typedefs import Handler
 
+from muara.exporters.lapor.faults import FaultPlan, apply_fault
 from muara.exporters.lapor.models import Institution
-from muara.exporters.lapor.payload import WIB
+from muara.exporters.lapor.sim_calls import add_routes, lapor_time
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,38 @@ class StatusLog:
 
 
 @dataclass(frozen=True, slots=True)
+class Forward:
+    """One "not our authority" call: the complaint went from one institution to another."""
+
+    complaint_id: int
+    from_institution: int
+    to_institution: int
+    description: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Followup:
+    """One follow-up on a complaint (an agency's answer, or a reporter's reply)."""
+
+    id: int
+    complaint_id: int
+    institution_id: int | None
+    content: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One uploaded attachment."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class SeenRequest:
     """A request as it arrived (headers lower-cased), so tests can check what was sent."""
 
@@ -84,7 +117,17 @@ class SimulatorState:
     first_id: int = FIRST_COMPLAINT_ID
     clock: Callable[[], datetime] = _utcnow
     requests: deque[SeenRequest] = field(default_factory=lambda: deque(maxlen=1000))
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    latency: float = 0.0  # seconds every filing takes (benchmarks)
+    forwards: list[Forward] = field(default_factory=list)
+    documents: dict[int, Document] = field(default_factory=dict)
+    followups: dict[int, list[Followup]] = field(default_factory=dict)
+    dispositions: dict[int, int] = field(default_factory=dict)
+    templates: list[dict[str, Any]] = field(
+        default_factory=lambda: [{"id": 1, "code": "T01", "name": "Tindak lanjut"}]
+    )
     _ids: Iterator[int] = field(init=False, repr=False)
+    _other_ids: Iterator[int] = field(init=False, default_factory=lambda: itertools.count(1))
     _logs: dict[int, list[StatusLog]] = field(init=False, default_factory=dict, repr=False)
     _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock, repr=False)
 
@@ -117,6 +160,46 @@ class SimulatorState:
         if complaint_id not in self._logs:
             raise KeyError(complaint_id)
         self._logs[complaint_id].append(StatusLog(code, name, self.clock()))
+
+    def add_followup(
+        self, complaint_id: int, content: str, institution_id: int | None = None
+    ) -> Followup:
+        """Record a follow-up, as an agency answering in LAPOR! would."""
+        if complaint_id not in self._logs:
+            raise KeyError(complaint_id)
+        entry = Followup(next(self._other_ids), complaint_id, institution_id, content, self.clock())
+        self.followups.setdefault(complaint_id, []).append(entry)
+        return entry
+
+    def store_document(self, filename: str, content_type: str, size: int) -> Document:
+        """Keep an uploaded attachment's metadata; its id goes into a filing's `attachments`."""
+        document = Document(next(self._other_ids), filename, content_type, size)
+        self.documents[document.id] = document
+        return document
+
+    def forward(self, complaint_id: int, to_institution: int, description: str) -> Forward:
+        """Dispose a complaint to another institution ("not our authority")."""
+        filing = self.filing(complaint_id)
+        if filing is None:
+            raise KeyError(complaint_id)
+        entry = Forward(
+            complaint_id, self.disposition(complaint_id), to_institution, description, self.clock()
+        )
+        self.forwards.append(entry)
+        self.dispositions[complaint_id] = to_institution
+        self._logs[complaint_id].append(
+            StatusLog("forwarded", "Dialihkan ke instansi lain", entry.at)
+        )
+        return entry
+
+    def disposition(self, complaint_id: int) -> int:
+        """The institution a complaint is with now."""
+        if complaint_id in self.dispositions:
+            return self.dispositions[complaint_id]
+        filing = self.filing(complaint_id)
+        if filing is None:
+            raise KeyError(complaint_id)
+        return int(filing.body.get("disposition_id") or 0)
 
     async def accept(self, body: Mapping[str, Any], headers: Mapping[str, str]) -> Filing:
         """Store a filing (and append it to `record`) before anyone is told its id."""
@@ -206,12 +289,13 @@ def create_simulator_app(
 ) -> web.Application:
     """The simulator as an aiohttp application, checking both auth headers on every call."""
     expected = f"{auth_scheme} {token}" if auth_scheme else token
-    app = web.Application(middlewares=[_authenticate])
+    app = web.Application(middlewares=[_authenticate, _planned_faults])
     app[STATE] = state
     app[_AUTH] = _Auth(auth_header, expected.encode(), key.encode())
-    app.router.add_get(institutions_path, _institutions)
-    app.router.add_post(file_path, _file_complaint)
-    app.router.add_get(STATUS_ROUTE, _complaint_detail)
+    app.router.add_get(institutions_path, _institutions, name="institutions")
+    app.router.add_post(file_path, _file_complaint, name="file")
+    app.router.add_get(STATUS_ROUTE, _complaint_detail, name="status")
+    add_routes(app, state)
     return app
 
 
@@ -233,6 +317,19 @@ async def _authenticate(request: web.Request, handler: Handler) -> web.StreamRes
     if not (hmac.compare_digest(given, auth.expected) and hmac.compare_digest(key, auth.key)):
         return _fail(401, "Unauthenticated.")
     return await handler(request)
+
+
+@web.middleware
+async def _planned_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Apply the test's fault plan (and the benchmark's latency) to the route called."""
+    state = request.app[STATE]
+    route = request.match_info.route.name or ""
+    if route == "file" and state.latency > 0:
+        await asyncio.sleep(state.latency)
+    fault = state.faults.take(route)
+    if fault is None:
+        return await handler(request)
+    return await apply_fault(fault, state.faults, request, handler)
 
 
 async def _institutions(request: web.Request) -> web.Response:
@@ -270,6 +367,14 @@ def _validate(body: Mapping[str, Any], state: SimulatorState) -> dict[str, list[
     for flag in ("is_anonymous", "is_secret", "is_priority"):
         if flag in body and body[flag] not in _FLAG_VALUES:
             errors[flag] = [f"The {flag} field must be true or false."]
+    try:
+        documents = json.loads(str(body.get("attachments") or "[]"))
+    except ValueError:
+        documents = None
+    if not isinstance(documents, list) or any(
+        not isinstance(doc, int) or doc not in state.documents for doc in documents
+    ):
+        errors["attachments"] = ["The attachments must be ids of uploaded files."]
     return errors
 
 
@@ -295,11 +400,6 @@ async def _file_complaint(request: web.Request) -> web.Response:
     )
 
 
-def _lapor_time(value: datetime) -> str:
-    """LAPOR!'s timestamp format: `d-m-Y H:i:s`, Indonesian (WIB) time."""
-    return value.astimezone(WIB).strftime("%d-%m-%Y %H:%M:%S")
-
-
 async def _complaint_detail(request: web.Request) -> web.Response:
     state = request.app[STATE]
     raw = request.match_info["complaint_id"]
@@ -310,16 +410,16 @@ async def _complaint_detail(request: web.Request) -> web.Response:
     data = {
         "id": filing.complaint_id,
         "title": filing.body.get("title"),
-        "disposition_id": filing.body.get("disposition_id"),
+        "disposition_id": state.disposition(filing.complaint_id),
         "tags_raw": filing.body.get("tags_raw"),
-        "created_at": _lapor_time(filing.received_at),
+        "created_at": lapor_time(filing.received_at),
         "status_code": logs[-1].status_code,
         "status_name": logs[-1].status_name,
         "data_logs": [
             {
                 "status_code": s.status_code,
                 "status_name": s.status_name,
-                "created_at": _lapor_time(s.at),
+                "created_at": lapor_time(s.at),
             }
             for s in logs
         ],
@@ -388,6 +488,7 @@ class SimulatorServer:
 
     async def stop(self) -> None:
         """Stop listening and finish (or, after a short grace, cancel) requests in flight."""
+        self.state.faults.closing.set()
         runner, self._runner, self._bound_port = self._runner, None, None
         if runner is not None:
             await runner.cleanup()
@@ -415,9 +516,10 @@ async def serve_forever(
     institutions: Sequence[Institution] = (),
     file_path: str = DEFAULT_FILE_PATH,
     institutions_path: str = DEFAULT_INSTITUTIONS_PATH,
+    latency: float = 0.0,
 ) -> None:
     """Run the simulator until cancelled (`muara lapor-sim`); `record` gets a JSON line a filing."""
-    state = SimulatorState(list(institutions), record=record)
+    state = SimulatorState(list(institutions), record=record, latency=latency)
     restored = await asyncio.to_thread(state.load_record)
     if not state.institutions:
         log.warning("LAPOR! simulator: no institutions; every filing will be refused (422)")

@@ -1,0 +1,84 @@
+"""The classifier's speed and size on a region's history: training, batch, single, file size.
+
+    python bench/classify.py                       # the shared Surabaya data, if it is there
+    python bench/classify.py history.csv --preset lapor --gazetteer region.csv
+
+Training is the full `muara train` fit (features, three held-out folds for calibration and
+thresholds, the final model) on every row of the file. Batch throughput classifies every row in
+batches of 200 (the daemon's batch size) with their locations, first with a freshly loaded model
+(cold caches), then again (warm, as a running daemon is). Single latency classifies one
+complaint at a time. The model file is the skops file `muara train --out` writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+from muara.classify.dataset import columns_for, read_csv
+from muara.classify.location import Gazetteer
+from muara.classify.model import AgencyModel
+from muara.classify.training import train_examples
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+BATCH = 200
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("csv", nargs="?", type=Path, default=SHARED / "surabaya-2022.csv")
+    parser.add_argument("--preset", choices=["muara", "lapor"], default="muara")
+    parser.add_argument("--gazetteer", type=Path, help="default: the shared Surabaya gazetteer")
+    parser.add_argument("--single", type=int, default=2000, help="complaints timed one by one")
+    args = parser.parse_args()
+    if not args.csv.exists():
+        print(f"no such file: {args.csv} (give a CSV of labelled complaints)", file=sys.stderr)
+        return 2
+    gazetteer_path = args.gazetteer or SHARED / "surabaya-gazetteer.csv"
+    gazetteer = Gazetteer.load(gazetteer_path) if gazetteer_path.exists() else None
+    columns, required = columns_for(args.preset)
+    examples = read_csv(args.csv, columns, required=required).examples
+    texts = [e.text for e in examples]
+    places = [e.place for e in examples]
+    print(f"{args.csv.name}: {len(examples):,} complaints")
+
+    started = time.perf_counter()
+    model, _ = train_examples(examples, gazetteer=gazetteer)
+    print(f"training (3 held-out folds + final fit): {time.perf_counter() - started:.1f} s")
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.skops"
+        model.save(path)
+        print(f"model file: {path.stat().st_size / 1e6:.1f} MB")
+        started = time.perf_counter()
+        loaded = AgencyModel.load(path).with_gazetteer(gazetteer)
+        print(f"model load: {time.perf_counter() - started:.2f} s")
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        for run in ("cold", "warm"):
+            started = time.perf_counter()
+            for i in range(0, len(texts), BATCH):
+                loaded.predict(texts[i : i + BATCH], places=places[i : i + BATCH])
+            elapsed = time.perf_counter() - started
+            print(f"batch ({run}, {BATCH} a batch): {len(texts) / elapsed:,.0f} complaints/s")
+        timings = []
+        for text, place in zip(texts[: args.single], places[: args.single], strict=True):
+            started = time.perf_counter()
+            loaded.predict([text], places=[place])
+            timings.append((time.perf_counter() - started) * 1000)
+    cuts = statistics.quantiles(timings, n=100)
+    print(
+        f"single complaint: p50 {cuts[49]:.2f} ms, p99 {cuts[98]:.2f} ms, "
+        f"max {max(timings):.2f} ms ({len(timings):,} timed)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The X (Twitter) channel: mentions and recent search through the API v2."""

@@ -1,0 +1,1 @@
+"""The coordinators' review desk: server-rendered pages served by the daemon."""

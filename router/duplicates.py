@@ -1,0 +1,413 @@
+"""Duplicate detection: is a new complaint one we already have, from another channel or person?
+
+Pure: a complaint becomes a `Fingerprint` (who, where, what problem, a MinHash of its words) and
+its index keys; `best_match` compares it with the candidates those keys found. Three ways to be
+the same complaint, each within its own time window:
+
+- SAME_REPORTER: the same contact (phone, e-mail, @handle, also when written in the text) and a
+  related problem. The same person with a *different* problem is a complaint of its own.
+- SAME_TEXT: nearly the same words (the e-mail and the tweet a citizen sent about one thing).
+  Short texts ("jalan rusak mohon diperbaiki") also need a shared place or reporter.
+- SAME_EVENT: the same street or kelurahan and the same problem (a flood reported by 200
+  people). Two different problems on the same street share a place but no problem, and differing
+  streets, kelurahan or kecamatan never match.
+
+The index (store/duplicate_index.py) keeps the keys in the store, so a look-up is a handful of
+primary-key range scans: its cost does not grow with the store, and every replica sees the same
+index (an in-process index would miss what other replicas routed, and cost a rebuild at start).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from muara.classify.location import Gazetteer, Place, fold, locate
+from muara.classify.text import model_text
+from muara.router import minhash
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateSettings:
+    """How close two complaints must be, and how far apart in time, to be one."""
+
+    reporter_window: timedelta = timedelta(days=7)
+    text_window: timedelta = timedelta(days=7)
+    event_window: timedelta = timedelta(days=3)
+    # Estimated Jaccard similarity of the word sets for SAME_TEXT, and for "a related problem".
+    text_threshold: float = 0.5
+    related_threshold: float = 0.25
+    # Texts naming different problems are one complaint only when nearly word for word the same.
+    identical_threshold: float = 0.8
+    # Fewer distinct content words than this: too generic to match on the text alone.
+    min_words: int = 6
+    # Index rows read per key, newest first (a mass event or a common text shares a key).
+    per_key: int = 50
+    # Stored complaints compared with each new one at most (best-connected and nearest first).
+    max_candidates: int = 50
+
+    @property
+    def widest(self) -> timedelta:
+        """The longest window: keys older than this are never looked at again."""
+        return max(self.reporter_window, self.text_window, self.event_window)
+
+
+class KeyKind(enum.IntEnum):
+    """What an index key stands for."""
+
+    IDENTITY = 1
+    PLACE = 2
+    BAND = 3
+
+
+class MatchKind(enum.StrEnum):
+    """Why two complaints are one."""
+
+    SAME_REPORTER = "same reporter and problem"
+    SAME_TEXT = "same text"
+    SAME_EVENT = "same place and problem"
+
+
+def _lexicon(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# fmt: off
+# Function words and words every complaint has: they say nothing about the problem.
+STOPWORDS = _lexicon("""
+    yang dan di ke dari untuk dengan pada ini itu ada sudah belum tidak juga sama dalam oleh
+    karena kalau agar supaya saat sejak sampai hingga lagi masih sedang akan bisa harus mau ingin
+    saya kami kita kamu anda mereka dia beliau orang warga masyarakat kampung rumah
+    tersebut seperti atau tapi tetapi namun serta bahwa jadi maka nya lah kah pun si para
+    sekali sangat banyak sedikit semua setiap hari minggu bulan tahun jam pagi siang sore malam
+    kemarin tadi sekarang segera cepat mohon tolong harap minta terima kasih bapak ibu pak bu
+    lapor laporan melaporkan keluhan mengeluh aduan mengadu masalah kondisi keadaan hal
+    tindak lanjut tindaklanjut ditindaklanjuti perhatian bantuan bantu dibantu pemkot pemda
+    pemerintah kota kabupaten dinas instansi petugas pihak terkait mana kapan kenapa mengapa
+    bagaimana apa siapa berapa tiap kali sering selalu terus hampir baru lama
+    url email nik telp
+""")
+# Words that name a kind of place rather than a problem; the place itself is matched apart.
+PLACE_WORDS = _lexicon("""
+    jalan jl jln raya gang gg lorong blok nomor no rt rw kelurahan kel desa kecamatan kec
+    dusun kompleks komplek perumahan perum depan belakang samping dekat sebelah seberang
+    ujung pojok sekitar arah wilayah daerah lokasi area kawasan surabaya
+""")
+# Words that qualify a problem without naming it ("broken", "bad"): alone they match nothing.
+GENERIC = _lexicon("""
+    rusak mati parah besar kecil tinggi rendah panjang lebar baik buruk bahaya berbahaya
+    ganggu mengganggu terganggu diperbaiki perbaiki perbaikan memperbaiki dibersihkan
+    bersihkan sekitarnya
+""")
+# fmt: on
+_NOT_TERMS = STOPWORDS | PLACE_WORDS | GENERIC
+
+# Problems citizens describe in many words; a shared concept is a shared problem. A pattern is a
+# word, or two words that must stand side by side ("air mati": not "air" and "mati" anywhere).
+CONCEPTS: dict[str, tuple[str, ...]] = {
+    "banjir": ("banjir", "genang", "rob", "luap", "meluap"),
+    "jalan-rusak": ("lubang", "aspal", "ambles", "amblas", "retak"),
+    "penerangan": ("lampu", "pju", "penerangan", "gelap"),
+    "sampah": ("sampah", "tps", "tumpuk"),
+    "air-bersih": ("pdam", "air mati", "air keruh", "air mengalir", "air kecil", "pipa"),
+    "listrik": ("listrik", "pln", "padam"),
+    "pohon": ("pohon", "tumbang", "dahan", "ranting"),
+    "saluran": ("saluran", "got", "selokan", "drainase", "mampet", "sumbat"),
+    "kebakaran": ("bakar", "api", "asap"),
+    "lalu-lintas": ("macet", "parkir", "lampu merah"),
+    "kebisingan": ("bising", "berisik"),
+    "longsor": ("longsor", "tanah gerak"),
+    "pungli": ("pungli", "pungut", "suap"),
+    "adminduk": ("ktp", "kk", "akta", "dukcapil"),
+}
+
+_MENTION_OR_TAG = re.compile(r"[@#]\w+")
+_WORD = re.compile(r"[^\W_]+")
+_TOKEN = re.compile(r"[^\W_]+|[^\w\s]")
+_STREET_WORDS = frozenset({"jalan", "jl", "jln"})
+# Words that end a street's name in Surabaya and elsewhere ("Ketintang Baru", "Darmo Raya").
+_STREET_SUFFIXES = frozenset(
+    {"baru", "lama", "raya", "utara", "selatan", "timur", "barat", "tengah"}
+)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\d])(?:\+?62|0)[\s.-]?8(?:[\s.-]?\d){7,11}(?![\d])")
+_PREFIXES = ("ber", "ter", "di", "ke", "se")
+_SUFFIXES = ("nya", "kan", "an")
+
+
+def stem(word: str) -> str:
+    """A light Indonesian stem: enough to fold "tergenang", "genangan" and "genang" together."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    for prefix in _PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 4:
+            return word[len(prefix) :]
+    return word
+
+
+# The concept table in stems, so "genangan", "tergenang" and "genang" all match "genang".
+_CONCEPT_STEMS: dict[str, tuple[str, ...]] = {
+    name: tuple(" ".join(stem(word) for word in pattern.split()) for pattern in patterns)
+    for name, patterns in CONCEPTS.items()
+}
+_CONCEPT_WORDS = frozenset(
+    word for patterns in _CONCEPT_STEMS.values() for pattern in patterns for word in pattern.split()
+)
+
+
+def identity_keys(contact: str | None, text: str) -> frozenset[str]:
+    """The reporter's contact and the phone numbers and e-mail addresses written in the text."""
+    found: set[str] = set()
+    candidates = [contact] if contact else []
+    candidates += _EMAIL.findall(text) + _PHONE.findall(text)
+    for value in candidates:
+        if key := _identity(value):
+            found.add(key)
+    return frozenset(found)
+
+
+def _identity(value: str) -> str | None:
+    value = value.strip().casefold()
+    if not value:
+        return None
+    if "@" in value and not value.startswith("@"):
+        return f"email:{value}"
+    if value.startswith("@"):
+        return f"x:{value[1:]}"
+    digits = re.sub(r"\D", "", value)
+    if len(digits) < 8:
+        return None
+    if digits.startswith("0"):
+        digits = "62" + digits[1:]
+    elif digits.startswith("8"):
+        digits = "62" + digits
+    return f"tel:{digits}"
+
+
+def streets(text: str) -> dict[str, list[str]]:
+    """Street names after "jalan"/"jl." in a normalised text, with their words."""
+    tokens = _TOKEN.findall(text)
+    found: dict[str, list[str]] = {}
+    for at, token in enumerate(tokens):
+        if token not in _STREET_WORDS:
+            continue
+        name: list[str] = []
+        for part in tokens[at + 1 : at + 8]:
+            if part == "." and (not name or len(name[-1]) == 1):
+                continue  # "jl. a. yani"
+            if part in _STREET_SUFFIXES and name:
+                name.append(part)
+                continue
+            if not part.isalnum() or part.isdigit() or len(name) == 4:
+                break
+            if part in STOPWORDS or (part in PLACE_WORDS and part != "raya") or _is_problem(part):
+                break
+            name.append(part)
+        if name:
+            found["".join(name)] = name
+    return found
+
+
+def _is_problem(word: str) -> bool:
+    stemmed = stem(word)
+    return stemmed in GENERIC or stemmed in _CONCEPT_WORDS
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What a complaint is compared on."""
+
+    complaint_id: int
+    received_at: datetime
+    signature: minhash.Signature = field(compare=False)
+    words: int
+    terms: frozenset[str]
+    concepts: frozenset[str]
+    # "kel:<name>", "kec:<name>", "jl:<name>", folded.
+    places: frozenset[str]
+    identities: frozenset[str] = frozenset()
+    agency: str | None = None
+
+    def strong_places(self) -> frozenset[str]:
+        """Places narrow enough to find candidates by: a street or a kelurahan."""
+        return frozenset(p for p in self.places if not p.startswith("kec:"))
+
+
+def fingerprint(
+    complaint_id: int,
+    received_at: datetime,
+    text: str,
+    *,
+    subject: str | None = None,
+    contact: str | None = None,
+    district: str | None = None,
+    subdistrict: str | None = None,
+    agency: str | None = None,
+    gazetteer: Gazetteer | None = None,
+) -> Fingerprint:
+    """The fingerprint of one complaint (its text, metadata and the suggested agency)."""
+    full = f"{subject}\n{text}" if subject else text
+    normal = model_text(_MENTION_OR_TAG.sub(" ", full))
+    place = locate(Place(district, subdistrict), normal, gazetteer)
+    street_names = streets(normal)
+    places = {f"jl:{name}" for name in street_names}
+    place_words = {stem(word) for parts in street_names.values() for word in parts}
+    for level, name in (("kec", place.district), ("kel", place.subdistrict)):
+        if name:
+            places.add(f"{level}:{fold(name)}")
+            place_words.update(stem(word) for word in _WORD.findall(name.casefold()))
+    sequence: list[str] = []
+    # The words the text is compared on: a street's name counts, "jalan" and "dekat" do not
+    # (two complaints about one street would otherwise look alike whatever they say).
+    words: set[str] = set()
+    terms: set[str] = set()
+    for word in _WORD.findall(normal):
+        if len(word) < 2 or word in STOPWORDS or word.isdigit():
+            continue
+        stemmed = stem(word)
+        sequence.append(stemmed)
+        if word not in PLACE_WORDS and stemmed not in PLACE_WORDS:
+            words.add(stemmed)
+        if not ({word, stemmed} & _NOT_TERMS) and stemmed not in place_words:
+            terms.add(stemmed)
+    return Fingerprint(
+        complaint_id=complaint_id,
+        received_at=received_at,
+        signature=minhash.signature(words),
+        words=len(words),
+        terms=frozenset(terms),
+        concepts=concepts_of(sequence),
+        places=frozenset(places),
+        identities=identity_keys(contact, full),
+        agency=agency,
+    )
+
+
+def concepts_of(sequence: Sequence[str]) -> frozenset[str]:
+    """The problem concepts named in a sequence of stems (words, or adjacent pairs)."""
+    present = set(sequence) | {f"{a} {b}" for a, b in itertools.pairwise(sequence)}
+    return frozenset(
+        name
+        for name, patterns in _CONCEPT_STEMS.items()
+        if any(pattern in present for pattern in patterns)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IndexKey:
+    """One look-up key of a complaint in the duplicate index."""
+
+    kind: KeyKind
+    value: int
+
+
+def _hash(kind: KeyKind, value: str | bytes) -> int:
+    data = value.encode("utf-8") if isinstance(value, str) else value
+    digest = hashlib.blake2b(bytes([kind]) + data, digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def index_keys(fp: Fingerprint) -> list[IndexKey]:
+    """The keys a complaint is found by: who, where (street or kelurahan), and its text's bands."""
+    keys = [IndexKey(KeyKind.IDENTITY, _hash(KeyKind.IDENTITY, i)) for i in sorted(fp.identities)]
+    keys += [IndexKey(KeyKind.PLACE, _hash(KeyKind.PLACE, p)) for p in sorted(fp.strong_places())]
+    keys += [IndexKey(KeyKind.BAND, band) for band in minhash.band_keys(fp.signature)]
+    return keys
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A stored complaint a key found: its fingerprint, how it was found, and its root."""
+
+    fingerprint: Fingerprint
+    via: frozenset[KeyKind]
+    root_id: int
+    root_received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateMatch:
+    """The complaint a new one duplicates (always a root, never itself a duplicate), and why."""
+
+    of_id: int
+    matched_id: int
+    kind: MatchKind
+    similarity: float
+
+    @property
+    def reason(self) -> str:
+        """For the decision record: no word of either complaint, only ids and the kind."""
+        via = "" if self.matched_id == self.of_id else f" (via #{self.matched_id})"
+        return f"duplicate of #{self.of_id}{via}: {self.kind.value}"
+
+
+def _kinds(places: frozenset[str], prefix: str) -> set[str]:
+    return {p for p in places if p.startswith(prefix)}
+
+
+def places_conflict(first: frozenset[str], second: frozenset[str]) -> bool:
+    """Both name a street, kelurahan or kecamatan, and not the same one: different places."""
+    for prefix in ("jl:", "kel:", "kec:"):
+        mine, theirs = _kinds(first, prefix), _kinds(second, prefix)
+        if mine and theirs and not mine & theirs:
+            return True
+    return False
+
+
+def compare(
+    query: Fingerprint, other: Fingerprint, via: frozenset[KeyKind], settings: DuplicateSettings
+) -> tuple[MatchKind, float] | None:
+    """Whether `query` repeats `other`, and how similar their words are."""
+    if places_conflict(query.places, other.places):
+        return None
+    gap = abs(query.received_at - other.received_at)
+    text = minhash.similarity(query.signature, other.signature)
+    shared_concepts = query.concepts & other.concepts
+    # Both name problems and none is the same: a pothole and a street light are two complaints.
+    different = bool(query.concepts and other.concepts and not shared_concepts)
+    if different and text < settings.identical_threshold:
+        return None
+    shared_terms = len(query.terms & other.terms)
+    agencies_differ = bool(query.agency and other.agency and query.agency != other.agency)
+    related = (
+        bool(shared_concepts)
+        or text >= settings.related_threshold
+        or (shared_terms >= 2 and not agencies_differ)
+    )
+    same_place = bool(query.strong_places() & other.strong_places())
+    if KeyKind.IDENTITY in via and gap <= settings.reporter_window and related:
+        return MatchKind.SAME_REPORTER, text
+    if text >= settings.text_threshold and gap <= settings.text_window:
+        long_enough = min(query.words, other.words) >= settings.min_words
+        if long_enough or same_place or KeyKind.IDENTITY in via:
+            return MatchKind.SAME_TEXT, text
+    same_problem = bool(shared_concepts) or (shared_terms >= 2 and not agencies_differ)
+    if same_place and same_problem and gap <= settings.event_window:
+        return MatchKind.SAME_EVENT, text
+    return None
+
+
+def best_match(
+    query: Fingerprint, candidates: Sequence[Candidate], settings: DuplicateSettings
+) -> DuplicateMatch | None:
+    """The earliest root among the candidates `query` repeats; None: it is a new complaint."""
+    best: tuple[datetime, int, DuplicateMatch] | None = None
+    for candidate in candidates:
+        if candidate.root_id == query.complaint_id:
+            continue
+        found = compare(query, candidate.fingerprint, candidate.via, settings)
+        if found is None:
+            continue
+        kind, text = found
+        match = DuplicateMatch(candidate.root_id, candidate.fingerprint.complaint_id, kind, text)
+        rank = (candidate.root_received_at, candidate.root_id, match)
+        if best is None or rank[:2] < best[:2]:
+            best = rank
+    return None if best is None else best[2]
