@@ -9,17 +9,15 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from prometheus_client import CollectorRegistry
 
 from muara.daemon import Daemon
-from tests.test_daemon import daemon_settings, eventually
+from tests.test_daemon import daemon_settings, eventually, run_daemon
 from tests.x_api import ACCOUNT_ID, TOKEN, Tweet, XServer, x_api, x_ca
 
 __all__ = ["x_api", "x_ca"]  # fixtures
@@ -87,22 +85,10 @@ def prepare(tmp_path: Path, server: XServer) -> dict[str, Any]:
     }
 
 
-@asynccontextmanager
-async def running(
+def running(
     store_url: str, tmp_path: Path, overrides: dict[str, Any]
-) -> AsyncIterator[Daemon]:
-    daemon = Daemon(daemon_settings(store_url, tmp_path, **overrides), registry=CollectorRegistry())
-    task = asyncio.create_task(daemon.run())
-    ready = asyncio.create_task(daemon.ready.wait())
-    await asyncio.wait([task, ready], timeout=60, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        task.result()
-    try:
-        yield daemon
-    finally:
-        daemon.request_stop()
-        async with asyncio.timeout(30):
-            await task
+) -> AbstractAsyncContextManager[Daemon]:
+    return run_daemon(daemon_settings(store_url, tmp_path, **overrides))
 
 
 async def scrape(daemon: Daemon) -> str:

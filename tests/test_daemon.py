@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,19 +49,28 @@ def daemon_settings(store_url: str, tmp_path: Path, **overrides: Any) -> Setting
     return load_settings(**base)
 
 
-@pytest.fixture
-async def running(store_url: str, tmp_path: Path) -> AsyncIterator[Daemon]:
-    daemon = Daemon(daemon_settings(store_url, tmp_path), registry=CollectorRegistry())
+@asynccontextmanager
+async def run_daemon(settings: Settings) -> AsyncIterator[Daemon]:
+    """The daemon running in-process until the block ends; a start-up error is raised here."""
+    daemon = Daemon(settings, registry=CollectorRegistry())
     task = asyncio.create_task(daemon.run())
     ready = asyncio.create_task(daemon.ready.wait())
-    await asyncio.wait([task, ready], timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait([task, ready], timeout=90, return_when=asyncio.FIRST_COMPLETED)
     if task.done():
         task.result()  # start-up failed: raise its error here
-    assert daemon.ready.is_set(), "daemon not ready within 60 s"
-    yield daemon
-    daemon.request_stop()
-    async with asyncio.timeout(30):
-        await task
+    assert daemon.ready.is_set(), "daemon not ready within 90 s"
+    try:
+        yield daemon
+    finally:
+        daemon.request_stop()
+        async with asyncio.timeout(30):
+            await task
+
+
+@pytest.fixture
+async def running(store_url: str, tmp_path: Path) -> AsyncIterator[Daemon]:
+    async with run_daemon(daemon_settings(store_url, tmp_path)) as daemon:
+        yield daemon
 
 
 async def test_a_dropped_csv_is_filed_into_lapor_once(running: Daemon, tmp_path: Path) -> None:

@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from prometheus_client import CollectorRegistry
 
 from muara.classify.starter import STARTER_AGENCIES
-from muara.daemon import Daemon
 from muara.exporters.lapor.simulator import default_institution_ids
-from tests.test_daemon import HEADER, ROWS, daemon_settings, eventually
-
-
-async def run_daemon(settings: Any) -> AsyncIterator[Daemon]:
-    daemon = Daemon(settings, registry=CollectorRegistry())
-    task = asyncio.create_task(daemon.run())
-    ready = asyncio.create_task(daemon.ready.wait())
-    await asyncio.wait([task, ready], timeout=90, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        task.result()
-    try:
-        yield daemon
-    finally:
-        daemon.request_stop()
-        async with asyncio.timeout(30):
-            await task
+from tests.test_daemon import HEADER, ROWS, daemon_settings, eventually, run_daemon
 
 
 def drop(tmp_path: Path) -> None:
@@ -40,7 +22,7 @@ def drop(tmp_path: Path) -> None:
 async def test_daemon_runs_status_sync_and_shows_exporter_health(
     store_url: str, tmp_path: Path
 ) -> None:
-    async for daemon in run_daemon(daemon_settings(store_url, tmp_path)):
+    async with run_daemon(daemon_settings(store_url, tmp_path)) as daemon:
         assert daemon.simulator is not None
         state = daemon.simulator.state
         drop(tmp_path)
@@ -69,7 +51,7 @@ async def test_file_sink_instead_of_the_api(store_url: str, tmp_path: Path) -> N
         tmp_path,
         lapor={"sink": "file", "file_dir": tmp_path / "out", "institutions": mapping},
     )
-    async for daemon in run_daemon(settings):
+    async with run_daemon(settings) as daemon:
         assert daemon.simulator is None, "no API, no simulator"
         drop(tmp_path)
 
