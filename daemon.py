@@ -31,7 +31,7 @@ from muara.exporters.lapor.simulator import (
 )
 from muara.exporters.metrics import Metrics
 from muara.exporters.wiring import LaporExport, build_lapor_export
-from muara.ingest.base import Collector, PollReport, Stored
+from muara.ingest.base import Collector, Stored
 from muara.ingest.registry import build_collectors, spool_sources, transcript_sources
 from muara.review.app import mount_review
 from muara.router.stage import RouteStage
@@ -282,7 +282,6 @@ class Daemon:
 
     def _poll_loop(self, collector: Collector, sink: MeteredSink) -> TaskBody:
         async def body(health: TaskHealth) -> None:
-            total = PollReport()
             while not self.stop_event.is_set():
                 if not await self.leases.hold(collector.name):
                     # Another replica reads this source; stand by to take over if it dies.
@@ -291,11 +290,10 @@ class Daemon:
                         await asyncio.wait_for(self.stop_event.wait(), collector.poll_seconds)
                     continue
                 try:
-                    report = await collector.poll(sink)
+                    await collector.poll(sink)
                 except Exception:
                     self.metrics.poll_failures.labels(collector.name, collector.channel).inc()
                     raise
-                total.add(report)
                 health.succeeded()
                 self.metrics.last_poll.labels(collector.name, collector.channel).set(
                     self.clock().timestamp()

@@ -42,9 +42,6 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     State.CLOSED: frozenset(),
 }
 
-# The states a stage worker picks work up from.
-WORKING_STATES = frozenset({State.NEW, State.CLASSIFIED, State.ROUTED})
-
 
 class IllegalTransitionError(ValueError):
     """A state change that the flow does not allow: a bug, never something to retry."""

@@ -66,7 +66,6 @@ class StatusReport:
     states: list[StateCount]
     quarantined: dict[str, int]
     held: int
-    revision: str | None = None
 
     def by_state(self) -> dict[str, int]:
         """Totals per state across channels."""

@@ -91,10 +91,6 @@ async def insert_raw(
     return Stored(found, StoreOutcome.ALREADY_KNOWN)
 
 
-class LeaseLostError(RuntimeError):
-    """A worker tried to commit work on a complaint whose lease it no longer holds."""
-
-
 class Store:
     """The pipeline's view of the database; ingest collectors use it as their `IngestSink`."""
 
