@@ -81,13 +81,14 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def cmd_check_config(_args: argparse.Namespace, settings: Settings) -> int:
+def cmd_check_config(args: argparse.Namespace, settings: Settings) -> int:
     from muara.checks import run_checks
 
-    results = asyncio.run(run_checks(settings))
+    results = asyncio.run(run_checks(settings, find_config(args.config)))
     width = max(len(result.name) for result in results)
     for result in results:
-        print(f"{'ok  ' if result.ok else 'FAIL'} {result.name:<{width}}  {result.detail}")
+        status = "FAIL" if not result.ok else "WARN" if result.warning else "ok  "
+        print(f"{status} {result.name:<{width}}  {result.detail}")
     return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED
 
 
@@ -173,10 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
     from muara.classify.cli import register as register_classifier
     from muara.exporters.cli import register as register_lapor
     from muara.review.cli import register as register_review
+    from muara.router.cli import register as register_router
 
     register_lapor(sub)
     register_classifier(sub)  # train, evaluate, model list|activate|rollback
     register_review(sub)  # user add|disable|enable|reset-password|list
+    from muara.privacy.cli import register as register_privacy
+
+    register_privacy(sub)  # forget --contact
+    register_router(sub)  # route --explain ID
     return parser
 
 

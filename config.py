@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from muara.privacy.settings import RetentionSettings
+
 DEFAULT_DATA_DIR = Path("muara-data")
 ENV_PREFIX = "MUARA_"
 
@@ -66,6 +68,18 @@ class WorkerSettings(BaseModel):
     )
     restart_backoff_max: float = Field(
         60.0, gt=0, description="Longest pause before restarting a task that failed"
+    )
+    takeover_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="Replicas (PostgreSQL): how often a standby asks for a source another "
+        "replica reads; bounds the takeover once the holder is gone",
+    )
+    stall_seconds: float = Field(
+        60.0,
+        ge=2,
+        description="Replicas (PostgreSQL): a replica that has shown no sign of life this long "
+        "loses its sources (idle_session_timeout of its lock connection)",
     )
 
 
@@ -316,6 +330,18 @@ class ClassifierSettings(BaseModel):
     registry_poll_seconds: float = Field(
         30.0, gt=0, description="How often the daemon checks the registry for a new active model"
     )
+    relevance_threshold: float = Field(
+        0.3,
+        gt=0,
+        lt=1,
+        description="An X post is kept as a complaint when the relevance model gives it at least "
+        "this probability of being one; lower keeps more (in doubt, keep)",
+    )
+    relevance_model_path: Path | None = Field(
+        None,
+        description="A relevance model saved by `muara train-relevance --out`; default: "
+        "<data_dir>/models/relevance.skops when trained, else the bundled seed model",
+    )
     correction_weight: float = Field(
         5.0,
         ge=1,
@@ -324,12 +350,105 @@ class ClassifierSettings(BaseModel):
     )
 
 
+class RuleSettings(BaseModel):
+    """One `[[router.rules]]` block: every predicate given must hold; exactly one action."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(
+        ..., pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$", description="Unique name: `rule:<name>`"
+    )
+    description: str | None = Field(
+        None, max_length=200, description="Why the rule exists; quoted in the decision's reason"
+    )
+    # -- predicates ------------------------------------------------------------------------------
+    pattern: str | None = Field(
+        None, description="Regex searched case-insensitively in the normalised subject and text"
+    )
+    channels: list[str] | None = Field(None, description="Complaint channels (email, x, …)")
+    districts: list[str] | None = Field(None, description="Kecamatan the complaint is in")
+    subdistricts: list[str] | None = Field(None, description="Kelurahan the complaint is in")
+    agency_suggested: list[str] | None = Field(
+        None, description="Agencies the classifier suggested"
+    )
+    # -- actions ---------------------------------------------------------------------------------
+    route_to: str | None = Field(None, min_length=1, description="Route to this agency code")
+    review: bool = Field(False, description="Never auto-route: a coordinator decides")
+    discard: str | None = Field(
+        None, min_length=1, max_length=200, description="Discard with this reason"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> RuleSettings:
+        import re
+
+        where = f"rule {self.name!r}"
+        actions = [self.route_to is not None, self.review, self.discard is not None]
+        if sum(actions) != 1:
+            raise ValueError(f"{where}: give exactly one of route_to, review = true, discard")
+        lists = (self.channels, self.districts, self.subdistricts, self.agency_suggested)
+        if self.pattern is None and all(not given for given in lists):
+            raise ValueError(
+                f"{where}: needs a predicate: pattern, channels, districts, subdistricts "
+                "or agency_suggested"
+            )
+        if any(given is not None and not given for given in lists):
+            raise ValueError(f"{where}: an empty list would never match; leave it out")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern, re.IGNORECASE)
+            except re.error as err:
+                raise ValueError(f"{where}: pattern is not a valid regex: {err}") from err
+        return self
+
+
+class DuplicateDetectionSettings(BaseModel):
+    """[router.duplicates]: linking the same complaint from several channels to the first."""
+
+    enabled: bool = Field(True, description="Link repeats to the first complaint as DUPLICATE")
+    reporter_days: float = Field(
+        7, gt=0, le=90, description="Same reporter and a related problem within this many days"
+    )
+    text_days: float = Field(7, gt=0, le=90, description="Nearly the same words within these days")
+    event_days: float = Field(
+        3, gt=0, le=90, description="Same street or kelurahan and problem within these days"
+    )
+    text_threshold: float = Field(
+        0.5, gt=0, le=1, description="Estimated word-set similarity that counts as the same text"
+    )
+    related_threshold: float = Field(
+        0.25, gt=0, le=1, description="Similarity that makes one reporter's two texts related"
+    )
+    prune_minutes: float = Field(
+        60, gt=0, description="How often the index forgets what no window can match any more"
+    )
+
+
 class RouterSettings(BaseModel):
-    """How confident the classifier must be for a complaint to skip review."""
+    """How confident the classifier must be for a complaint to skip review, and the rules."""
 
     auto_route_threshold: float = Field(
         0.8, ge=0, le=1, description="Suggestions at or above this confidence are auto-routed"
     )
+    emergency_rule: bool = Field(
+        True, description="Discard 112 calls the center dispatched as emergencies (rule first)"
+    )
+    rules: list[RuleSettings] = Field(
+        default_factory=list, description="Routing rules, tried in order before the threshold"
+    )
+    duplicates: DuplicateDetectionSettings = Field(
+        default_factory=DuplicateDetectionSettings,
+        description="Duplicate detection across channels (after the discarding rules)",
+    )
+
+    @model_validator(mode="after")
+    def _unique_rule_names(self) -> RouterSettings:
+        names = [rule.name for rule in self.rules]
+        if self.emergency_rule:
+            names.append("emergency-112")
+        if repeated := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"router.rules: rule names must be unique; repeated: {repeated}")
+        return self
 
 
 class LaporSettings(BaseModel):
@@ -417,9 +536,7 @@ class LaporSettings(BaseModel):
     sync_young_age_seconds: float = Field(
         3 * 86400.0, ge=0, description="A filing younger than this is young"
     )
-    sync_retry_seconds: float = Field(
-        3600.0, gt=0, description="Wait after a failed status read"
-    )
+    sync_retry_seconds: float = Field(3600.0, gt=0, description="Wait after a failed status read")
     sync_batch: int = Field(50, ge=1, description="Complaints read per round of the sync")
     closed_statuses: list[str] = Field(
         default_factory=lambda: ["closed", "selesai", "ditutup"],
@@ -440,6 +557,19 @@ class LaporSettings(BaseModel):
         None, description="Folder for the file sink; default <data_dir>/lapor-export"
     )
     file_format: Literal["csv", "jsonl"] = Field("csv", description="File sink format")
+
+    @model_validator(mode="after")
+    def _lookup_only_after_a_call_is_over(self) -> LaporSettings:
+        # An outcome-unknown filing is looked up in LAPOR! after `reconcile_after_seconds`; if that
+        # is shorter than a call may take, a replica that took the batch over finds nothing while
+        # the first call is still in flight, and files the complaint a second time.
+        if self.sink == "api" and self.reconcile_after_seconds <= self.timeout_seconds:
+            raise ValueError(
+                "lapor.reconcile_after_seconds must be longer than lapor.timeout_seconds "
+                f"({self.reconcile_after_seconds:g} <= {self.timeout_seconds:g}): a filing still "
+                "in flight would be looked up, not found, and filed twice"
+            )
+        return self
 
     @model_validator(mode="after")
     def _read_secret_files(self) -> LaporSettings:
@@ -523,6 +653,9 @@ class Settings(BaseSettings):
     lapor: LaporSettings = Field(default_factory=LaporSettings, description="LAPOR! exporter")
     sla: SlaSettings = Field(default_factory=SlaSettings, description="SLA clocks")
     review: ReviewSettings = Field(default_factory=ReviewSettings, description="Review desk")
+    retention: RetentionSettings = Field(
+        default_factory=RetentionSettings, description="Personal data retention"
+    )
 
     @property
     def store_url(self) -> str:

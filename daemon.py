@@ -24,6 +24,7 @@ from muara.classify.stage import ClassifyStage
 from muara.classify.starter import STARTER_AGENCIES
 from muara.config import LaporSettings, Settings
 from muara.domain import NewComplaint, RawInput
+from muara.exporters.backlog import BacklogCollector
 from muara.exporters.lapor.simulator import (
     SimulatorServer,
     SimulatorState,
@@ -31,10 +32,13 @@ from muara.exporters.lapor.simulator import (
 )
 from muara.exporters.metrics import Metrics
 from muara.exporters.wiring import LaporExport, build_lapor_export
-from muara.ingest.base import Collector, Stored
+from muara.ingest.base import Collector, ReportsProgress, Stored
 from muara.ingest.registry import build_collectors, spool_sources, transcript_sources
+from muara.privacy.retention import TASK_NAME, RetentionJob
 from muara.review.app import mount_review
+from muara.review.context import forwarding_deadline
 from muara.router.stage import RouteStage
+from muara.router.wiring import router_rules
 from muara.store.engine import (
     create_engine,
     current_revision,
@@ -183,7 +187,7 @@ class Daemon:
             process_lock.acquire()
             stack.callback(process_lock.release)
         await prepare_store(engine)
-        self.leases = source_leases(engine)
+        self.leases = source_leases(engine, stall_seconds=settings.workers.stall_seconds)
         stack.push_async_callback(self.leases.close)
         store = Store(engine, clock=self.clock)
         sink = MeteredSink(store, self.metrics)
@@ -202,7 +206,14 @@ class Daemon:
         )
         stages: list[Stage] = [
             ClassifyStage(store, model, self.metrics, refresh=model.refresh),
-            RouteStage(store, settings.router, self.metrics, thresholds=model.thresholds_for),
+            RouteStage(
+                store,
+                settings.router,
+                self.metrics,
+                router_rules(settings, model),
+                thresholds=model.thresholds_for,
+                gazetteer=model().gazetteer,
+            ),
         ]
         lapor_export: LaporExport | None = None
         if settings.lapor.enabled:  # the LAPOR! exporter (exporters/wiring.py)
@@ -225,8 +236,14 @@ class Daemon:
         for stage in stages:
             worker = StageWorker(stage, store, settings.workers)
             supervisor.start(f"stage:{stage.name}", self._stage_loop(worker))
+        if settings.retention.enabled:  # personal data of finished complaints (privacy/)
+            retention = RetentionJob(engine, settings.retention, self.metrics, clock=self.clock)
+            supervisor.start(TASK_NAME, retention.task(self.stop_event))
 
         ops = OpsContext(store, self.metrics, supervisor.health, sources)
+        backlog = BacklogCollector(engine, self.clock)  # oldest waiting per stage, at scrape time
+        self.metrics.registry.register(backlog)
+        ops.scrape_hooks.append(backlog.refresh)
         if lapor_export is not None:
             for name, make_body in lapor_export.tasks.items():
                 supervisor.start(name, make_body(self.stop_event))
@@ -242,6 +259,7 @@ class Daemon:
                 self.metrics,
                 self.clock,
                 agency_codes=lambda: (*model().labels, *model().known_offices()),
+                deadline=forwarding_deadline(settings.sla) if settings.lapor.enabled else None,
             )
         runner = web.AppRunner(ops_app, access_log=None)
         await runner.setup()
@@ -282,13 +300,28 @@ class Daemon:
 
     def _poll_loop(self, collector: Collector, sink: MeteredSink) -> TaskBody:
         async def body(health: TaskHealth) -> None:
+            if isinstance(collector, ReportsProgress):
+                # A poll that waits in IDLE for minutes still says at once that it reads again.
+                def progressed() -> None:
+                    health.succeeded()
+                    self.metrics.last_poll.labels(collector.name, collector.channel).set(
+                        self.clock().timestamp()
+                    )
+
+                collector.on_progress = progressed
             while not self.stop_event.is_set():
+                reading = self.metrics.source_reading.labels(collector.name, collector.channel)
                 if not await self.leases.hold(collector.name):
+                    reading.set(0)
                     # Another replica reads this source; stand by to take over if it dies.
                     health.standing_by("another replica reads this source")
+                    # Ask again every takeover_seconds, not poll_seconds (0 for an IDLE mailbox).
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.stop_event.wait(), collector.poll_seconds)
+                        await asyncio.wait_for(
+                            self.stop_event.wait(), self.settings.workers.takeover_seconds
+                        )
                     continue
+                reading.set(1)
                 try:
                     await collector.poll(sink)
                 except Exception:

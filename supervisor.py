@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from muara.errors import error_summary
 from muara.store.records import Clock, utc_now
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class TaskHealth:
     def failed(self, err: BaseException) -> None:
         """Record a failure; only the first of a run of failures is logged at ERROR."""
         # The class and our own message only: library messages may quote input (personal data).
-        summary = type(err).__name__
+        summary = error_summary(err)  # with ENOSPC / SQLITE_FULL: a full disk says so
         if self.failing_since is None:
             self.failing_since = self.clock()
             log.error("task %s failed (%s); restarting with backoff", self.name, summary)

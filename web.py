@@ -40,9 +40,8 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def readyz(request: web.Request) -> web.Response:
-    """Ready: the store answers, no task is failing, every source has polled successfully."""
-    ops = request.app[OPS]
+async def readiness(ops: OpsContext) -> tuple[bool, dict[str, object]]:
+    """Whether the daemon is ready, and each check's finding (what /readyz shows)."""
     checks: dict[str, object] = {}
     ready = True
     try:
@@ -71,6 +70,12 @@ async def readyz(request: web.Request) -> web.Response:
         ok = check() if callable(check) else check
         checks[name] = "ok" if ok else "failing"
         ready = ready and ok
+    return ready, checks
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready: the store answers, no task is failing, every source has polled successfully."""
+    ready, checks = await readiness(request.app[OPS])
     return web.json_response(
         {"status": "ready" if ready else "not ready", "checks": checks},
         status=200 if ready else 503,
@@ -78,8 +83,10 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus exposition; store gauges are computed now, at scrape time."""
+    """Prometheus exposition; store gauges and readiness are computed now, at scrape time."""
     ops = request.app[OPS]
+    ready, _checks = await readiness(ops)
+    ops.metrics.ready.set(1 if ready else 0)
     try:
         ops.metrics.snapshot.report = await ops.store.status()
     except (SQLAlchemyError, OSError) as err:

@@ -7,7 +7,8 @@ Training is the full `muara train` fit (features, three held-out folds for calib
 thresholds, the final model) on every row of the file. Batch throughput classifies every row in
 batches of 200 (the daemon's batch size) with their locations, first with a freshly loaded model
 (cold caches), then again (warm, as a running daemon is). Single latency classifies one
-complaint at a time. The model file is the skops file `muara train --out` writes.
+complaint at a time. The model file is the skops file `muara train --out` writes. Last, the X
+relevance filter: training its bundled seed model, and judging the file's texts as pages of posts.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 from muara.classify.dataset import columns_for, read_csv
 from muara.classify.location import Gazetteer
 from muara.classify.model import AgencyModel
+from muara.classify.relevance_model import RelevanceFilter, train_seed_model
 from muara.classify.training import train_examples
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -77,7 +79,22 @@ def main() -> int:
         f"single complaint: p50 {cuts[49]:.2f} ms, p99 {cuts[98]:.2f} ms, "
         f"max {max(timings):.2f} ms ({len(timings):,} timed)"
     )
+    relevance(texts)
     return 0
+
+
+def relevance(texts: list[str]) -> None:
+    """The X relevance filter: training the bundled seed model, then judging pages of posts."""
+    started = time.perf_counter()
+    model = train_seed_model()
+    print(f"relevance seed model: trained in {time.perf_counter() - started:.1f} s")
+    judge = RelevanceFilter(model).judge_many
+    with threadpool_limits(limits=1, user_api="blas"):
+        started = time.perf_counter()
+        for i in range(0, len(texts), 100):  # an X page holds up to 100 posts
+            judge(texts[i : i + 100])
+        elapsed = time.perf_counter() - started
+    print(f"relevance: {len(texts) / elapsed:,.0f} posts/s in pages of 100")
 
 
 if __name__ == "__main__":

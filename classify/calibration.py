@@ -25,6 +25,8 @@ STANDARD_TARGETS = (0.8, 0.85, 0.9, 0.95, 0.98, 0.99)
 # Fewer held-out suggestions for an agency than this: its threshold is the pooled one of the rest.
 MIN_SUPPORT = 10
 _MAX_POINTS = 256
+# Orders suggestions within a flat step of the isotonic map (see `Calibration.apply`).
+_TIE_BREAK = 1e-6
 # Thresholds must meet the target by the Wilson lower bound at this many standard errors, so
 # an agency with few held-out suggestions needs more of them right. Measured on the shared data
 # (thresholds fitted on Jan-Sep, applied to Oct-Dec): see the README's Classifier section.
@@ -75,8 +77,15 @@ class Calibration:
         return cls(tuple(float(v) for v in x), tuple(float(v) for v in y))
 
     def apply(self, p: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
-        """Calibrated confidence for each probability."""
-        return np.asarray(np.interp(p, self.x, self.y), dtype=np.float64)
+        """Calibrated confidence for each probability.
+
+        The isotonic map is a staircase: on a flat step it would give many suggestions the same
+        confidence, and a threshold must then take all of them or none. A millionth of the raw
+        probability keeps their order, so thresholds can cut inside a step (measured on the
+        shared data, Jan-Jun vs Jul-Sep: 26.5% instead of 24.9% routable at 95% precision).
+        """
+        stepped = np.interp(p, self.x, self.y) + _TIE_BREAK * np.asarray(p, dtype=np.float64)
+        return np.asarray(np.clip(stepped, 0.0, 1.0), dtype=np.float64)
 
     def to_metadata(self) -> dict[str, list[float]]:
         """Plain data for the model's metadata."""

@@ -360,3 +360,136 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     activate = actions.add_parser("activate", help="make a registered model the active one")
     activate.add_argument("version")
     actions.add_parser("rollback", help="go back to the model active before the current one")
+
+    relevance = add_command(
+        sub,
+        "train-relevance",
+        cmd_train_relevance,
+        "train the X relevance filter (complaint or not) on labelled posts",
+    )
+    relevance.add_argument(
+        "--csv",
+        type=Path,
+        help="labelled posts (columns text,label; label: complaint, praise, chatter, spam, "
+        "promo); without it: the bundled seed set",
+    )
+    relevance.add_argument("--text-column", default="text", help="the post (default: text)")
+    relevance.add_argument("--label-column", default="label", help="its kind (default: label)")
+    relevance.add_argument(
+        "--with-seed", action="store_true", help="add the bundled seed set to --csv's posts"
+    )
+    relevance.add_argument(
+        "--threshold",
+        type=float,
+        help="keep posts at this complaint probability (default: classifier.relevance_threshold)",
+    )
+    relevance.add_argument(
+        "--out",
+        type=Path,
+        help="where to save it (default: <data_dir>/models/relevance.skops, which the daemon "
+        "uses unless classifier.relevance_model_path is set)",
+    )
+    relevance.add_argument(
+        "--dry-run", action="store_true", help="print the held-out figures, save nothing"
+    )
+
+
+# -- muara train-relevance -----------------------------------------------------------------------
+
+
+def cmd_train_relevance(args: argparse.Namespace, settings: Settings) -> int:
+    """Train the X relevance filter on a region's labelled posts (or the bundled seed set)."""
+    from muara.classify.errors import ClassifyError
+    from muara.classify.relevance_model import TRAINED_FILENAME
+
+    out: Path = args.out or settings.data_dir / "models" / TRAINED_FILENAME
+    threshold = (
+        settings.classifier.relevance_threshold if args.threshold is None else args.threshold
+    )
+    if not 0 < threshold < 1:
+        return _fail("train-relevance", f"--threshold must be between 0 and 1, got {threshold}")
+    try:
+        model = _train_relevance(args, threshold)
+        if args.dry_run:
+            print(_relevance_summary(model.metadata, None))
+            return EXIT_OK
+        model.save(out)
+    except ClassifyError as err:
+        return _fail("train-relevance", err)
+    except OSError as err:
+        return _fail("train-relevance", f"{type(err).__name__}: {err}")
+    print(_relevance_summary(model.metadata, out))
+    default = settings.data_dir / "models" / TRAINED_FILENAME
+    if out != default or settings.classifier.relevance_model_path is not None:
+        print(f'use it with: [classifier] relevance_model_path = "{out}"')
+    else:
+        print("the daemon uses it from its next start")
+    if threshold != settings.classifier.relevance_threshold:
+        print(f"and: [classifier] relevance_threshold = {threshold:g}")
+    return EXIT_OK
+
+
+def _train_relevance(args: argparse.Namespace, threshold: float) -> Any:
+    from muara.classify.dataset import columns_for, read_csv
+    from muara.classify.errors import TrainingDataError
+    from muara.classify.relevance_model import seed_training_set, train_relevance
+
+    texts: list[str] = []
+    labels: list[str] = []
+    groups: list[str] = []
+    source = "seed"
+    if args.csv is not None:
+        columns, required = columns_for(None, text=args.text_column, label=args.label_column)
+        dataset = read_csv(args.csv, columns, required=required)
+        if dataset.dropped:
+            _say(f"{dataset.dropped:,} rows without a text or a label skipped")
+        if not dataset.examples:
+            raise TrainingDataError(f"{args.csv}: no labelled posts")
+        texts = [example.text for example in dataset.examples]
+        labels = [example.label.strip().casefold() for example in dataset.examples]
+        # The region's posts are each their own group; folds are stratified by label then.
+        groups = [f"csv:{i}" for i in range(len(texts))]
+        source = str(args.csv)
+    if args.csv is None or args.with_seed:
+        seed_texts, seed_labels, seed_groups = seed_training_set()
+        texts, labels, groups = texts + seed_texts, labels + seed_labels, groups + seed_groups
+        source = "seed" if args.csv is None else f"{args.csv} + seed"
+    counts = ", ".join(f"{label} {labels.count(label):,}" for label in sorted(set(labels)))
+    _say(f"training on {len(texts):,} posts ({counts})…")
+    return train_relevance(
+        texts,
+        labels,
+        groups=None if args.csv is not None and not args.with_seed else groups,
+        threshold=threshold,
+        source=source,
+        progress=_say,
+    )
+
+
+def _relevance_summary(metadata: dict[str, Any], out: Path | None) -> str:
+    held = (metadata.get("evaluation") or {}).get("held_out")
+    lines = [f"relevance model {metadata['version']} ({metadata['n_examples']:,} posts)"]
+    if out is not None:
+        lines.append(f"saved to {out}")
+    if not held:
+        lines.append("too few posts to hold any out: no calibration, no figures")
+        return "\n".join(lines)
+    lines += [
+        f"held out ({held['scheme']}), keeping posts at p(complaint) >= {held['threshold']:g}:",
+        f"  complaints kept (recall)     {held['recall']:.3f}",
+        f"  kept that are complaints     {held['precision']:.3f}",
+        f"  discards that were noise     {held['discard_precision']:.3f}",
+        f"  noise discarded              {held['discard_recall']:.3f}",
+        "  per label (kept / posts): "
+        + ", ".join(
+            f"{label} {row['kept']}/{row['n']}" for label, row in held["per_label"].items()
+        ),
+        "",
+        f"  {'threshold':>9} {'recall':>7} {'precision':>9} {'discarded right':>15}",
+    ]
+    for key, row in held.get("by_threshold", {}).items():
+        lines.append(
+            f"  {key:>9} {row['recall']:>7.3f} {row['precision']:>9.3f}"
+            f" {row['discard_precision']:>15.3f}"
+        )
+    return "\n".join(lines)

@@ -97,3 +97,26 @@ class FastCharNgrams:
         if self.norm is not None:
             normalize(matrix, norm=self.norm, copy=False)
         return matrix
+
+
+def fast_paths(union: Any) -> dict[str, FastCharNgrams]:
+    """A fast path for each character n-gram block of a fitted FeatureUnion."""
+    return {
+        name: FastCharNgrams(transformer)
+        for name, transformer in getattr(union, "transformer_list", [])
+        if FastCharNgrams.supports(transformer)
+    }
+
+
+def transform_union(
+    union: Any, fast: dict[str, FastCharNgrams], documents: Sequence[str]
+) -> sp.csr_matrix:
+    """`FeatureUnion.transform` (weights included), the character blocks by their fast path."""
+    weights = union.transformer_weights or {}
+    blocks = []
+    for name, transformer in union.transformer_list:
+        block = (
+            fast[name].transform(documents) if name in fast else transformer.transform(documents)
+        )
+        blocks.append(block * weights[name] if name in weights else block)
+    return sp.hstack(blocks).tocsr()

@@ -272,3 +272,71 @@ def locate(place: Place | None, text: str, gazetteer: Gazetteer | None) -> Place
     if gazetteer is None:
         return Place()
     return gazetteer.find(text)
+
+
+@dataclass(frozen=True, slots=True)
+class GazetteerSummary:
+    """What `inspect_gazetteer` found in a usable file."""
+
+    districts: int
+    subdistricts: int
+    rows: int
+
+
+def inspect_gazetteer(path: Path, *, max_problems: int = 5) -> GazetteerSummary:
+    """Check a gazetteer file strictly, for `muara check-config`; `TrainingDataError` says why not.
+
+    `Gazetteer.load` is lenient (a blank row costs nothing at run time); an operator setting up a
+    region wants to know about every row that will not count, before the daemon silently skips it.
+    """
+    if not path.exists():
+        raise TrainingDataError(f"{path}: no such file")
+    if not path.is_file():
+        raise TrainingDataError(f"{path}: not a file")
+    problems: list[str] = []
+    pairs: list[tuple[str, str]] = []
+    rows = 0
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            reader = csv.reader(file)
+            header = next(reader, None)
+            if header is None:
+                raise TrainingDataError(f"{path}: empty: expected the header district,subdistrict")
+            names = [name.strip().casefold() for name in header]
+            if "district" not in names:
+                found = ", ".join(repr(name) for name in header) or "none"
+                raise TrainingDataError(
+                    f"{path}: the header must name the columns district,subdistrict; found {found}"
+                )
+            at_district = names.index("district")
+            at_sub = names.index("subdistrict") if "subdistrict" in names else None
+            for line, row in enumerate(reader, 2):
+                if not any(cell.strip() for cell in row):
+                    continue
+                rows += 1
+                if len(row) != len(header):
+                    problems.append(f"line {line}: {len(row)} fields, the header has {len(header)}")
+                    continue
+                district = row[at_district].strip()
+                sub = row[at_sub].strip() if at_sub is not None else ""
+                if not district:
+                    problems.append(f"line {line}: no district")
+                    continue
+                pairs.append((district, sub))
+    except UnicodeDecodeError as err:
+        raise TrainingDataError(
+            f"{path}: not UTF-8 text (bad byte at offset {err.start}); save it as 'CSV UTF-8'"
+        ) from err
+    except csv.Error as err:
+        raise TrainingDataError(f"{path}: not a readable CSV: {err}") from err
+    except OSError as err:
+        raise TrainingDataError(f"cannot read the gazetteer {path}: {err.strerror}") from err
+    if problems:
+        more = len(problems) - max_problems
+        listed = "; ".join(problems[:max_problems]) + (f"; and {more} more" if more > 0 else "")
+        raise TrainingDataError(f"{path}: {len(problems)} unusable rows: {listed}")
+    if not pairs:
+        raise TrainingDataError(f"{path}: a header but no places")
+    gazetteer = Gazetteer(pairs)
+    subdistricts = len({(fold(d), fold(s)) for d, s in pairs if s})
+    return GazetteerSummary(len(gazetteer.districts), subdistricts, rows)

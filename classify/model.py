@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import sklearn
 from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
@@ -27,7 +26,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from muara.classify import persist
 from muara.classify.calibration import NEVER, Calibration, softmax_at, target_key
 from muara.classify.errors import ModelLoadError
-from muara.classify.fastchar import FastCharNgrams
+from muara.classify.fastchar import fast_paths, transform_union
 from muara.classify.location import LOCAL_OFFICE_LABEL, Gazetteer, Level, OfficeDirectory, Place
 from muara.classify.suggest import Scored, Suggester
 from muara.classify.text import NORMALISER_VERSION, model_text
@@ -59,17 +58,13 @@ class AgencyModel:
         self._metadata = copy.deepcopy(dict(metadata))
         self._labels: tuple[str, ...] = tuple(str(label) for label in pipeline.classes_)
         self._temperature = float(self._metadata.get("temperature") or 1.0)
+        self._role_bias = float(self._metadata.get("role_bias") or 0.0)
         self._calibration = Calibration.from_metadata(self._metadata.get("calibration"))
         self._offices = OfficeDirectory.from_metadata(self._metadata.get("offices"))
         self._level_prior = float(self._metadata.get("level_prior_subdistrict", 0.5))
         self.gazetteer = gazetteer
         self._role_at = self._labels.index(LOCAL_OFFICE_LABEL) if self.has_local_role else -1
-        union = pipeline[0]
-        self._fast = {
-            name: FastCharNgrams(transformer)
-            for name, transformer in getattr(union, "transformer_list", [])
-            if FastCharNgrams.supports(transformer)
-        }
+        self._fast = fast_paths(pipeline[0])
 
     # -- what it is ------------------------------------------------------------------------------
 
@@ -151,7 +146,9 @@ class AgencyModel:
         """Role probabilities for texts (and the kelurahan-vs-kecamatan odds where needed)."""
         prepared = [model_text(text) for text in texts]
         features = self._features(prepared)
-        proba = role_proba(self._pipeline[-1], features, self._temperature)
+        proba = role_proba(
+            self._pipeline[-1], features, self._temperature, self._role_bias, self._role_at
+        )
         level = np.full(len(prepared), self._level_prior)
         if self._role_at >= 0 and self._level is not None:
             # Only rows where the role ranks high enough to matter; most complaints skip this.
@@ -162,16 +159,10 @@ class AgencyModel:
 
     def _features(self, prepared: list[str]) -> Any:
         union = self._pipeline[0]
-        if not isinstance(union, FeatureUnion) or union.transformer_weights:
+        if not isinstance(union, FeatureUnion):
             return self._pipeline[:-1].transform(prepared)
         # FeatureUnion.transform, with the fast path for character n-grams (fastchar.py).
-        blocks = [
-            self._fast[name].transform(prepared)
-            if name in self._fast
-            else transformer.transform(prepared)
-            for name, transformer in union.transformer_list
-        ]
-        return sp.hstack(blocks).tocsr()
+        return transform_union(union, self._fast, prepared)
 
     def suggester(self) -> Suggester:
         """What turns this model's scores into suggestions."""
@@ -228,11 +219,23 @@ def _threshold(value: float | None) -> float:
     return NEVER if value is None else float(value)
 
 
-def role_proba(classifier: Any, features: Any, temperature: float) -> NDArray[np.float64]:
-    """Softmax of the classifier's scores at the fitted temperature; rows sum to 1."""
+def role_proba(
+    classifier: Any,
+    features: Any,
+    temperature: float,
+    role_bias: float = 0.0,
+    role_at: int = -1,
+) -> NDArray[np.float64]:
+    """Softmax of the classifier's scores at the fitted temperature; rows sum to 1.
+
+    The local-office role's score is shifted by `role_bias` first (fitted on held-out
+    complaints, see fitting._fit_role_bias).
+    """
     scores = np.asarray(classifier.decision_function(features), dtype=np.float64)
     if scores.ndim == 1:  # two labels: one score, for the second label
         scores = np.column_stack([-scores, scores]) / 2
+    if role_at >= 0 and role_bias:
+        scores[:, role_at] += role_bias
     return softmax_at(scores, temperature)
 
 

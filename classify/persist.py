@@ -73,7 +73,11 @@ def dump_artifact(
     level: LogisticRegression | None = None,
 ) -> None:
     """Write the model atomically, so a reader never sees half a file (or a mix of two)."""
-    data = dumps_artifact(pipeline, metadata, level=level)
+    write_atomic(path, dumps_artifact(pipeline, metadata, level=level))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so a reader never sees half of it (or a mix of two)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
@@ -90,19 +94,28 @@ Loaded = tuple[Pipeline, dict[str, Any], LogisticRegression | None]
 
 def load_artifact(path: Path) -> Loaded:
     """Read back what `dump_artifact` wrote, or raise `ModelLoadError` saying why not."""
+    return loads_artifact(read_file(path), path)
+
+
+def loads_artifact(data: bytes, origin: Path) -> Loaded:
+    """Read a model from a skops file's bytes; `origin` names it in errors."""
+    return _unpack(origin, load_trusted(data, origin))
+
+
+def read_file(path: Path) -> bytes:
+    """A model file's bytes, or `ModelLoadError` saying why not."""
     if not path.exists():
         raise ModelLoadError(path, "no such file")
     if not path.is_file():
         raise ModelLoadError(path, "not a file")
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as err:
         raise ModelLoadError(path, f"unreadable ({err.strerror})") from err
-    return loads_artifact(data, path)
 
 
-def loads_artifact(data: bytes, origin: Path) -> Loaded:
-    """Read a model from a skops file's bytes; `origin` names it in errors."""
+def load_trusted(data: bytes, origin: Path) -> object:
+    """What a skops file holds, rebuilt only if every type in it is one we expect."""
     try:
         untrusted = sio.get_untrusted_types(data=data)
     # A damaged or foreign file fails in zipfile, json or skops itself, each with its own error;
@@ -116,7 +129,7 @@ def loads_artifact(data: bytes, origin: Path) -> Loaded:
         payload = sio.loads(data, trusted=untrusted)
     except Exception as err:  # as above: any failure to rebuild means an unusable file
         raise ModelLoadError(origin, f"damaged model file ({type(err).__name__})") from err
-    return _unpack(origin, payload)
+    return payload
 
 
 def _unpack(path: Path, payload: object) -> Loaded:

@@ -1,7 +1,9 @@
-"""Is a post a complaint at all? A lexicon of Indonesian cues: praise, spam and chatter are not.
+"""Is a post a complaint at all? The verdict, and a lexicon of Indonesian cues that explains one.
 
-Rules over a word list, not a trained model: there is no labelled set of X posts to learn from,
-every discard can be explained by the words that caused it, and a coordinator can grow the lists.
+The X collector decides with the trained relevance model (classify/relevance_model.py); this
+module holds what both share (`Kind`, `Verdict` and its discard reasons) and `judge`, rules over
+word lists: every verdict it gives can be explained by the words that caused it, which makes it
+the reference the seed set's hard cases were written against and a quick check from a shell.
 When in doubt it keeps the post: a coordinator reading one post too many costs less than a
 complaint nobody sees. Pure: text in, a verdict out.
 """
@@ -87,6 +89,7 @@ class Kind(enum.StrEnum):
     PRAISE = "praise"
     SPAM = "spam"
     CHATTER = "chatter"
+    PROMO = "promo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,8 @@ class Verdict:
     """The filter's answer and, for anything but a complaint, the discard reason to record."""
 
     kind: Kind
+    # The trained model's calibrated chance that the post is a complaint (None from the lexicon).
+    complaint_probability: float | None = None
 
     @property
     def relevant(self) -> bool:
@@ -109,6 +114,7 @@ class Verdict:
             Kind.PRAISE: "praise",
             Kind.SPAM: "spam",
             Kind.CHATTER: "chatter (no complaint words)",
+            Kind.PROMO: "promotion",
         }[self.kind]
         return f"not a complaint: {why}"
 

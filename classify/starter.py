@@ -15,7 +15,7 @@ from pathlib import Path
 import sklearn
 
 from muara.classify.errors import ModelLoadError
-from muara.classify.fitting import data_fingerprint, train_model
+from muara.classify.fitting import TRAINING_VERSION, data_fingerprint, train_model
 from muara.classify.location import Level
 from muara.classify.model import AgencyModel
 from muara.classify.text import NORMALISER_VERSION
@@ -595,6 +595,7 @@ def _starter_is_current(path: Path, fingerprint: str) -> bool:
     return (
         metadata.get("data_sha256") == fingerprint
         and metadata.get("normaliser_version") == NORMALISER_VERSION
+        and metadata.get("training_version") == TRAINING_VERSION
         and metadata.get("sklearn_version") == sklearn.__version__
     )
 
@@ -610,7 +611,7 @@ def ensure_starter_model(models_dir: Path) -> Path:
         return path
     logger.info("training the starter model on %d synthetic examples", len(texts))
     # Same data, same normaliser: same version on every machine, so metrics compare across sites.
-    version = f"starter-{fingerprint[:6]}-n{NORMALISER_VERSION}"
+    version = f"starter-{fingerprint[:6]}-n{NORMALISER_VERSION}-t{TRAINING_VERSION}"
     # Confidence is calibrated on variants of problems held out whole (a proxy for phrasings
     # the templates never made), but no per-agency thresholds: synthetic precision says nothing
     # about a region's complaints, so the router's global threshold applies until it trains.

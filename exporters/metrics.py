@@ -95,6 +95,12 @@ class Metrics:
             ["source", "channel"],
             registry=r,
         )
+        self.source_reading = Gauge(
+            "muara_source_reading",
+            "1 while this replica holds a source's lease and reads it, 0 while it stands by",
+            ["source", "channel"],
+            registry=r,
+        )
         self.poll_failures = Counter(
             "muara_source_poll_failures_total",
             "Failed polls of a source",
@@ -124,6 +130,18 @@ class Metrics:
             "muara_router_decisions_total",
             "Routing decisions by mode and outcome",
             ["mode", "state"],
+            registry=r,
+        )
+        # -- duplicate detection in the route stage (issue 7) ---------------------------------
+        self.duplicates = Counter(
+            "muara_router_duplicates_total",
+            "Complaints linked to an earlier one as DUPLICATE, by why (reporter, text, event)",
+            ["kind"],
+            registry=r,
+        )
+        self.duplicate_check_seconds = Histogram(
+            "muara_router_duplicate_check_seconds",
+            "Time to check one batch against the duplicate index",
             registry=r,
         )
         # -- channels: router rules, X (issue 5) -------------------------------------------------
@@ -212,6 +230,15 @@ class Metrics:
             "Supervised tasks restarted after a failure",
             ["task"],
             registry=r,
+        )
+        self.anonymised = Counter(
+            "muara_retention_anonymised_total",
+            "Complaints whose personal data the retention job removed",
+            registry=r,
+        )
+        # Set at each scrape from the /readyz checks, so an alert need not probe /readyz.
+        self.ready = Gauge(
+            "muara_ready", "1 when /readyz answers ready, else 0 (see /readyz for why)", registry=r
         )
         self.build = Info("muara_build", "Muara version", registry=r)
         self.build.info({"version": __version__})

@@ -7,8 +7,9 @@ acknowledges the source only after the sink has returned: the sink returns after
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from muara.domain import NewComplaint, RawInput
 
@@ -87,3 +88,12 @@ class Collector(Protocol):
     async def poll(self, sink: IngestSink) -> PollReport:
         """Hand everything new to `sink`, then acknowledge it at the source; raise on failure."""
         ...
+
+
+@runtime_checkable
+class ReportsProgress(Protocol):
+    """A collector whose poll may wait a long time once its work is done (IMAP IDLE waits up
+    to `idle_seconds`): it calls `on_progress` after each successful read, so the daemon's
+    health (and /readyz) sees a recovery when it happens, not when the wait ends."""
+
+    on_progress: Callable[[], None] | None

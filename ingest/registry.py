@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from muara.classify.relevance_model import open_relevance
 from muara.config import Settings, SpoolSource, TranscriptSource
 from muara.demo.seed import DEMO_SPOOL, DEMO_TRANSCRIPTS, seed_demo_spool, seed_demo_transcripts
 from muara.ingest.base import Collector
@@ -69,6 +71,7 @@ def build_collectors(
                     engine=engine,
                     clock=clock,
                     on_rate_limit=counter.inc if counter is not None else None,
+                    relevance=functools.partial(open_relevance, settings),
                 )
             )
     names = [collector.name for collector in collectors]

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from muara.config import SpoolSource
 from muara.domain import NewComplaint, RawInput
+from muara.errors import error_summary
 from muara.ingest.base import IngestSink, PollReport, Stored
 from muara.ingest.call_logs import CallLogParser
 from muara.ingest.rows import ParsedFile, check_timezone
@@ -226,6 +227,7 @@ class SpoolCollector:
         self._chunk_rows = chunk_rows
         self._seen: dict[str, _Seen] = {}
         self._unreadable: set[tuple[str, int, int]] = set()
+        self._failing_since: datetime | None = None
 
     @property
     def name(self) -> str:
@@ -244,6 +246,38 @@ class SpoolCollector:
 
     async def poll(self, sink: IngestSink) -> PollReport:
         """Ingest every stable file in inbox/; a sink failure leaves the file there and raises.
+
+        A failure (a full disk under the folder or the store, a store that is down) is logged
+        once, naming the folder and the error code, and its end once.
+        """
+        try:
+            report = await self._poll(sink)
+        except Exception as err:
+            self._failed(err)
+            raise
+        if self._failing_since is not None:
+            logger.info(
+                "spool %s: reading again (failing since %s)",
+                self.name,
+                self._failing_since.isoformat(timespec="seconds"),
+            )
+            self._failing_since = None
+        return report
+
+    def _failed(self, err: Exception) -> None:
+        # No traceback and no library message: those may quote a row (personal data).
+        if self._failing_since is None:
+            self._failing_since = self._clock()
+            logger.error(
+                "spool %s: cannot take files in from %s (%s); they stay in inbox/ and are "
+                "read again once this clears",
+                self.name,
+                self._source.path / INBOX,
+                error_summary(err),
+            )
+
+    async def _poll(self, sink: IngestSink) -> PollReport:
+        """Read and store what is stable in inbox/.
 
         Small files (a 112 transcript is one complaint) share a transaction, up to `chunk_rows`
         rows; each file still moves to done/ only after the transaction holding its rows.

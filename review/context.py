@@ -9,8 +9,9 @@ from datetime import datetime
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from muara.config import ReviewSettings
+from muara.config import ReviewSettings, SlaSettings
 from muara.exporters.metrics import Metrics
+from muara.exporters.tracking import calendar_from
 from muara.review.throttle import LoginThrottle
 from muara.store.records import Clock
 from muara.store.review import Decided, ReviewDesk
@@ -19,6 +20,22 @@ from muara.store.review_queue import ReviewQueue
 
 # The SLA hook: when a complaint received at a time must be filed to LAPOR! (working days).
 Deadline = Callable[[datetime], datetime]
+
+
+def forwarding_deadline(settings: SlaSettings) -> Deadline:
+    """When a waiting complaint must have reached its agency: LAPOR!'s `verify_days` working days.
+
+    LAPOR! gives itself 3 working days to verify a report and forward it to the agency
+    (lapor-v3.md); a complaint still in our review queue is eating into those days. The deadline
+    grows with the received time, so the queue's oldest-first order is also earliest-due-first.
+    """
+    calendar = calendar_from(settings)
+    days = settings.verify_days
+
+    def deadline(received_at: datetime) -> datetime:
+        return calendar.deadline(received_at, days)
+
+    return deadline
 
 
 @dataclass
@@ -43,7 +60,11 @@ class ReviewContext:
     def count(self, decided: Decided) -> None:
         """Metrics of one coordinator decision: by mode, and agreement with the suggestion."""
         self.metrics.decisions.labels("coordinator", decided.target.value).inc()
-        if decided.agency is not None:
+        # Agreement is between an agency suggested and an agency chosen: a complaint routed
+        # without a suggestion, or one the model itself sent to review ("__REVIEW__"), has
+        # nothing to agree with and would only dilute the rate.
+        suggested = decided.suggested
+        if decided.agency is not None and suggested and not suggested.startswith("__"):
             outcome = "agreed" if decided.agency == decided.suggested else "overridden"
             self.metrics.review_suggestions.labels(outcome).inc()
 

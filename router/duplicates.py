@@ -20,12 +20,14 @@ index (an in-process index would miss what other replicas routed, and cost a reb
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from muara.classify.location import Gazetteer, Place, fold, locate
 from muara.classify.text import model_text
@@ -47,9 +49,12 @@ class DuplicateSettings:
     # Fewer distinct content words than this: too generic to match on the text alone.
     min_words: int = 6
     # Index rows read per key, newest first (a mass event or a common text shares a key).
-    per_key: int = 50
+    per_key: int = 20
+    # The same for a text band: a band many share is common wording, not a repeat; a repeat
+    # shares most bands (and usually the place), so the newest few of each suffice.
+    per_band: int = 5
     # Stored complaints compared with each new one at most (best-connected and nearest first).
-    max_candidates: int = 50
+    max_candidates: int = 12
 
     @property
     def widest(self) -> timedelta:
@@ -140,8 +145,12 @@ _PREFIXES = ("ber", "ter", "di", "ke", "se")
 _SUFFIXES = ("nya", "kan", "an")
 
 
+@functools.lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
-    """A light Indonesian stem: enough to fold "tergenang", "genangan" and "genang" together."""
+    """A light Indonesian stem: enough to fold "tergenang", "genangan" and "genang" together.
+
+    Cached: a region's complaints use a few tens of thousands of words, each stemmed again and
+    again on the route stage's hot path."""
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             word = word[: -len(suffix)]
@@ -220,6 +229,15 @@ def _is_problem(word: str) -> bool:
     return stemmed in GENERIC or stemmed in _CONCEPT_WORDS
 
 
+_LEVELS = ("jl:", "kel:", "kec:")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _by_level(places: frozenset[str]) -> tuple[frozenset[str], ...]:
+    """A complaint's streets, kelurahan and kecamatan apart (cached: place sets repeat)."""
+    return tuple(frozenset(p for p in places if p.startswith(level)) for level in _LEVELS)
+
+
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
     """What a complaint is compared on."""
@@ -234,10 +252,15 @@ class Fingerprint:
     places: frozenset[str]
     identities: frozenset[str] = frozenset()
     agency: str | None = None
+    # The places by level (streets, kelurahan, kecamatan), made once: compared tens of times.
+    levels: tuple[frozenset[str], ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "levels", _by_level(self.places))
 
     def strong_places(self) -> frozenset[str]:
         """Places narrow enough to find candidates by: a street or a kelurahan."""
-        return frozenset(p for p in self.places if not p.startswith("kec:"))
+        return self.levels[0] | self.levels[1]
 
 
 def fingerprint(
@@ -300,9 +323,8 @@ def concepts_of(sequence: Sequence[str]) -> frozenset[str]:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class IndexKey:
-    """One look-up key of a complaint in the duplicate index."""
+class IndexKey(NamedTuple):
+    """One look-up key of a complaint in the duplicate index (a tuple: made by the thousand)."""
 
     kind: KeyKind
     value: int
@@ -314,11 +336,37 @@ def _hash(kind: KeyKind, value: str | bytes) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
+# The problem part of a place key of a complaint that names no known problem.
+ANY_PROBLEM = "*"
+
+
+def _place_key(place: str, concept: str) -> IndexKey:
+    return IndexKey(KeyKind.PLACE, _hash(KeyKind.PLACE, f"{place}|{concept}"))
+
+
 def index_keys(fp: Fingerprint) -> list[IndexKey]:
-    """The keys a complaint is found by: who, where (street or kelurahan), and its text's bands."""
+    """The keys a complaint is found by: who, where and what (street or kelurahan, with each
+    problem concept), and its text's bands.
+
+    A place key carries the problem: a busy kelurahan has hundreds of complaints a week about
+    everything, and SAME_EVENT needs the same problem, so a look-up by place alone would read
+    hundreds of candidates to keep a few. A complaint naming no known problem is keyed by the
+    place with ANY_PROBLEM.
+    """
     keys = [IndexKey(KeyKind.IDENTITY, _hash(KeyKind.IDENTITY, i)) for i in sorted(fp.identities)]
-    keys += [IndexKey(KeyKind.PLACE, _hash(KeyKind.PLACE, p)) for p in sorted(fp.strong_places())]
+    for place in sorted(fp.strong_places()):
+        keys += [_place_key(place, concept) for concept in sorted(fp.concepts) or [ANY_PROBLEM]]
     keys += [IndexKey(KeyKind.BAND, band) for band in minhash.band_keys(fp.signature)]
+    return keys
+
+
+def lookup_keys(fp: Fingerprint, own: list[IndexKey] | None = None) -> list[IndexKey]:
+    """The keys to look a complaint's candidates up by: its own (`own`, if already made), and
+    at each of its places the complaints naming no known problem (they may share enough words
+    to be the same one)."""
+    keys = list(index_keys(fp) if own is None else own)
+    if fp.concepts:
+        keys += [_place_key(place, ANY_PROBLEM) for place in sorted(fp.strong_places())]
     return keys
 
 
@@ -348,14 +396,15 @@ class DuplicateMatch:
         return f"duplicate of #{self.of_id}{via}: {self.kind.value}"
 
 
-def _kinds(places: frozenset[str], prefix: str) -> set[str]:
-    return {p for p in places if p.startswith(prefix)}
-
-
 def places_conflict(first: frozenset[str], second: frozenset[str]) -> bool:
     """Both name a street, kelurahan or kecamatan, and not the same one: different places."""
-    for prefix in ("jl:", "kel:", "kec:"):
-        mine, theirs = _kinds(first, prefix), _kinds(second, prefix)
+    if not first or not second or first == second:
+        return False
+    return _levels_conflict(_by_level(first), _by_level(second))
+
+
+def _levels_conflict(first: tuple[frozenset[str], ...], second: tuple[frozenset[str], ...]) -> bool:
+    for mine, theirs in zip(first, second, strict=True):
         if mine and theirs and not mine & theirs:
             return True
     return False
@@ -365,7 +414,7 @@ def compare(
     query: Fingerprint, other: Fingerprint, via: frozenset[KeyKind], settings: DuplicateSettings
 ) -> tuple[MatchKind, float] | None:
     """Whether `query` repeats `other`, and how similar their words are."""
-    if places_conflict(query.places, other.places):
+    if _levels_conflict(query.levels, other.levels):
         return None
     gap = abs(query.received_at - other.received_at)
     text = minhash.similarity(query.signature, other.signature)

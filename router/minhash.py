@@ -3,9 +3,11 @@
 Pure and deterministic (the same text gives the same signature in every process and release of
 this module), so signatures can be stored and compared later. The permutations are the classic
 `(a * x + b) mod p` family over 32-bit shingle hashes, as in datasketch; the signature is 64
-uint32 values, split into 16 bands of 4. Two texts whose word sets have Jaccard similarity s
-share at least one band with probability 1 - (1 - s^4)^16: 0.64 at s = 0.5, 0.99 at s = 0.7,
-0.0016 at s = 0.1, so a look-up returns near-duplicates and almost nothing else.
+uint32 values (the similarity estimate), and its first 30 make 10 bands of 3 (the index keys).
+Two texts whose word sets have Jaccard similarity s share at least one band with probability
+1 - (1 - s^3)^10: 0.74 at s = 0.5, 0.98 at s = 0.7, 0.01 at s = 0.1. Ten keys, not the 16
+bands of 4 this started with: every key is a range scan per look-up and a row per complaint in
+the index, and 16 x 4 found fewer of the pairs at s = 0.5 (0.64) for 60% more work.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 NUM_PERM = 64
-BANDS = 16
-ROWS = NUM_PERM // BANDS
+# The index keys are the first BANDS * ROWS values in bands of ROWS; all 64 estimate similarity.
+BANDS = 10
+ROWS = 3
 _PRIME = (1 << 61) - 1
 _MAX_HASH = (1 << 32) - 1
 # A fixed seed: signatures stored by one process must compare with those of the next.

@@ -7,12 +7,14 @@ never names a complaint whose routing was not committed, and a redone batch adds
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import RowMapping, TextClause, case, delete, select, text
+from sqlalchemy import case, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from muara.classify.location import Gazetteer
@@ -26,8 +28,10 @@ from muara.router.duplicates import (
     IndexKey,
     KeyKind,
     best_match,
+    compare,
     fingerprint,
     index_keys,
+    lookup_keys,
 )
 from muara.store.duplicate_tables import duplicate_fingerprints, duplicate_keys
 from muara.store.records import ComplaintRecord
@@ -42,23 +46,82 @@ _CHUNK = 1000
 _PER_QUERY = 400
 
 
-# The newest `per_key` rows of each key: a bounded range scan of the primary key per key.
-_PG_HITS = text(
-    "SELECT k.key, d.complaint_id, d.at FROM unnest(CAST(:keys AS BIGINT[])) AS k(key) "
+# The newest `cap` rows of each key: a bounded range scan of the primary key per key.
+_PG_HITS = (
+    "SELECT k.key, d.complaint_id, d.at FROM unnest($1::bigint[], $4::int[]) AS k(key, cap) "
     "CROSS JOIN LATERAL (SELECT complaint_id, at FROM duplicate_keys "
-    "WHERE duplicate_keys.key = k.key AND at BETWEEN :low AND :high "
-    "ORDER BY at DESC LIMIT :per_key) AS d"
+    "WHERE duplicate_keys.key = k.key AND at BETWEEN $2 AND $3 "
+    "ORDER BY at DESC LIMIT k.cap) AS d"
 )
+_PG_INSERT_KEYS = (
+    "INSERT INTO duplicate_keys (key, at, complaint_id, kind) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT DO NOTHING"
+)
+_SQLITE_INSERT_KEYS = (
+    "INSERT INTO duplicate_keys (key, at, complaint_id, kind) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
+)
+# How much each kind of shared key says two complaints are one (see `DuplicateIndex._choose`).
+_WEIGHTS = {KeyKind.IDENTITY: 1 << 20, KeyKind.PLACE: 1 << 10, KeyKind.BAND: 1}
+_FINGERPRINT_COLUMNS = "complaint_id, at, signature, words, terms, concepts, places, agency"
 
 
 @lru_cache(maxsize=8)
-def _sqlite_hits(count: int) -> TextClause:
+def _sqlite_hits(count: int) -> str:
     """SQLite has no LATERAL: one capped sub-select per key, glued with UNION ALL."""
     one = (
         "SELECT * FROM (SELECT key, complaint_id, at FROM duplicate_keys "
-        "WHERE key = :k{i} AND at BETWEEN :low AND :high ORDER BY at DESC LIMIT :per_key)"
+        "WHERE key = ? AND at BETWEEN ? AND ? ORDER BY at DESC LIMIT ?)"
     )
-    return text(" UNION ALL ".join(one.format(i=i) for i in range(count)))
+    return " UNION ALL ".join([one] * count)
+
+
+def _by_ids(conn: AsyncConnection, columns: str, table: str, count: int) -> str:
+    """SELECT `columns` of the rows of `table` whose complaint_id is one of `count` given."""
+    if conn.dialect.name == "postgresql":
+        return f"SELECT {columns} FROM {table} WHERE complaint_id = ANY($1::bigint[])"
+    marks = ",".join("?" * count)
+    return f"SELECT {columns} FROM {table} WHERE complaint_id IN ({marks})"
+
+
+async def _fetch(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+    """Rows straight from the driver (aiosqlite or asyncpg), in the connection's transaction.
+
+    A check reads thousands of small index rows per batch; SQLAlchemy's per-row result
+    processing was most of its cost, so the hot reads skip it.
+    """
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    if conn.dialect.name == "postgresql":
+        return list(await driver.fetch(sql, *params))
+    return list(await driver.execute_fetchall(sql, params))
+
+
+# SQLite's default page cache is 2 MiB: an index of a few million keys is read through the OS
+# page by page, and at 1,000,000 complaints that was most of a check. Memory-mapped reads and a
+# 64 MiB cache, set once on each connection that runs a check.
+_SQLITE_PRAGMAS = ("PRAGMA mmap_size=1073741824", "PRAGMA cache_size=-65536")
+
+
+async def _sqlite_reads(conn: AsyncConnection) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    raw = await conn.get_raw_connection()
+    if raw.info.get("muara_duplicate_reads"):
+        return
+    driver: Any = raw.driver_connection
+    for pragma in _SQLITE_PRAGMAS:
+        await driver.execute(pragma)
+    raw.info["muara_duplicate_reads"] = True
+
+
+def _ids_param(conn: AsyncConnection, ids: list[int]) -> list[Any]:
+    return [ids] if conn.dialect.name == "postgresql" else list(ids)
+
+
+def _json(value: Any) -> list[str]:
+    found: list[str] = json.loads(value) if isinstance(value, str | bytes) else value
+    return found
 
 
 def _epoch(at: datetime) -> int:
@@ -71,33 +134,41 @@ class DuplicateCheck:
 
     matches: dict[int, DuplicateMatch]
     fingerprints: list[Fingerprint] = field(default_factory=list)
+    keys: dict[int, list[IndexKey]] = field(default_factory=dict)
 
     async def record(self, conn: AsyncConnection, committed: set[int]) -> None:
         """Add the committed complaints to the index (an `also` hook of `Store.apply`)."""
-        await remember(conn, [fp for fp in self.fingerprints if fp.complaint_id in committed])
+        chosen = [fp for fp in self.fingerprints if fp.complaint_id in committed]
+        await remember(conn, chosen, self.keys)
 
 
-async def remember(conn: AsyncConnection, fingerprints: Sequence[Fingerprint]) -> None:
-    """Write the keys and fingerprints of complaints; those already indexed are left alone."""
+async def remember(
+    conn: AsyncConnection,
+    fingerprints: Sequence[Fingerprint],
+    keys: Mapping[int, list[IndexKey]] | None = None,
+) -> None:
+    """Write the keys and fingerprints of complaints; those already indexed are left alone.
+
+    Call it in a transaction that has already written (as `Store.apply` has): the keys go in
+    through the driver, which on PostgreSQL joins the transaction SQLAlchemy has begun.
+    """
     if not fingerprints:
         return
-    keys = [
-        {
-            "key": key.value,
-            "at": _epoch(fp.received_at),
-            "complaint_id": fp.complaint_id,
-            "kind": int(key.kind),
-        }
+    keys = keys or {}
+    rows = [
+        (key.value, _epoch(fp.received_at), fp.complaint_id, int(key.kind))
         for fp in fingerprints
-        for key in index_keys(fp)
+        for key in keys.get(fp.complaint_id) or index_keys(fp)
     ]
-    if keys:
-        await conn.execute(
-            dialect_insert(conn, duplicate_keys).on_conflict_do_nothing(
-                index_elements=["key", "at", "complaint_id"]
-            ),
-            keys,
-        )
+    if rows:
+        # Tens of thousands of rows a minute: SQLAlchemy's per-row parameter handling was most
+        # of the cost of recording a batch, so they go to the driver's executemany.
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        if conn.dialect.name == "postgresql":
+            await driver.executemany(_PG_INSERT_KEYS, rows)
+        else:
+            await driver.executemany(_SQLITE_INSERT_KEYS, rows)
     await conn.execute(
         dialect_insert(conn, duplicate_fingerprints).on_conflict_do_nothing(
             index_elements=["complaint_id"]
@@ -146,6 +217,7 @@ class DuplicateIndex:
             return DuplicateCheck({})
         agencies = agencies or {}
         async with self.engine.connect() as conn:
+            await _sqlite_reads(conn)
             contacts = await self._contacts(conn, [record.id for record in records])
             ordered = sorted(records, key=lambda r: (r.received_at, r.id))
             prints = [
@@ -162,15 +234,33 @@ class DuplicateIndex:
                 )
                 for r in ordered
             ]
-            keys = {fp.complaint_id: index_keys(fp) for fp in prints}
+            own_keys = {fp.complaint_id: index_keys(fp) for fp in prints}
+            keys = {fp.complaint_id: lookup_keys(fp, own_keys[fp.complaint_id]) for fp in prints}
             hits = await self._hits(conn, prints, keys)
             own = {fp.complaint_id for fp in prints}
             chosen = {
                 fp.complaint_id: self._choose(fp, keys[fp.complaint_id], hits, own) for fp in prints
             }
-            stored = await self._candidates(
-                conn, {cid for found in chosen.values() for cid in found}
+            found = await self._fingerprints(
+                conn,
+                self._worth_reading(
+                    prints,
+                    chosen,
+                    await self._signatures(
+                        conn, {cid for found in chosen.values() for cid in found}
+                    ),
+                ),
             )
+            # Only the stored complaints one of the batch repeats need their root looked up: a
+            # handful, where the candidates are tens per complaint.
+            repeated = {
+                cid
+                for fp in prints
+                for cid, via in chosen[fp.complaint_id].items()
+                if cid in found and compare(fp, found[cid], frozenset(via), self.settings)
+            }
+            roots = await self._roots(conn, repeated)
+        stored = {cid: (found[cid], *root) for cid, root in roots.items()}
         matches: dict[int, DuplicateMatch] = {}
         # The batch's own complaints, by key: a later one may repeat an earlier one.
         earlier: dict[int, list[Candidate]] = {}
@@ -180,15 +270,7 @@ class DuplicateIndex:
                 for cid, via in chosen[fp.complaint_id].items()
                 if cid in stored
             ]
-            in_batch: dict[int, tuple[Candidate, set[KeyKind]]] = {}
-            for key in keys[fp.complaint_id]:
-                for other in earlier.get(key.value, [])[-self.settings.max_candidates :]:
-                    entry = in_batch.setdefault(other.fingerprint.complaint_id, (other, set()))
-                    entry[1].add(key.kind)
-            candidates += [
-                Candidate(other.fingerprint, frozenset(via), other.root_id, other.root_received_at)
-                for other, via in in_batch.values()
-            ]
+            candidates += self._in_batch(keys[fp.complaint_id], earlier)
             match = best_match(fp, candidates, self.settings)
             if match is not None:
                 matches[fp.complaint_id] = match
@@ -199,9 +281,33 @@ class DuplicateIndex:
                 me = Candidate(fp, frozenset(), match.of_id, root_at)
             else:
                 me = Candidate(fp, frozenset(), fp.complaint_id, fp.received_at)
-            for key in keys[fp.complaint_id]:
+            for key in own_keys[fp.complaint_id]:
                 earlier.setdefault(key.value, []).append(me)
-        return DuplicateCheck(matches, prints)
+        return DuplicateCheck(matches, prints, own_keys)
+
+    def _in_batch(
+        self, keys: list[IndexKey], earlier: Mapping[int, list[Candidate]]
+    ) -> list[Candidate]:
+        """The batch's earlier complaints sharing a key, capped and ranked as `_choose` does."""
+        settings = self.settings
+        found: dict[int, tuple[Candidate, set[KeyKind]]] = {}
+        score: dict[int, int] = {}
+        for key in keys:
+            cap = settings.per_band if key.kind is KeyKind.BAND else settings.per_key
+            for other in earlier.get(key.value, [])[-cap:]:
+                cid = other.fingerprint.complaint_id
+                entry = found.get(cid)
+                if entry is None:
+                    found[cid] = (other, {key.kind})
+                    score[cid] = _WEIGHTS[key.kind]
+                elif key.kind is not KeyKind.IDENTITY or key.kind not in entry[1]:
+                    entry[1].add(key.kind)
+                    score[cid] += _WEIGHTS[key.kind]
+        best = sorted(found, key=lambda cid: -score[cid])[: settings.max_candidates]
+        return [
+            Candidate(other.fingerprint, frozenset(via), other.root_id, other.root_received_at)
+            for other, via in (found[cid] for cid in best)
+        ]
 
     def _choose(
         self,
@@ -213,27 +319,41 @@ class DuplicateIndex:
         """The stored complaints worth comparing with `fp`, and by which keys they were found.
 
         Found by the reporter first, then by place, then by how many text bands they share (the
-        expected count grows with the fourth power of the similarity); nearest in time first.
+        expected count grows with the third power of the similarity); nearest in time first.
+        Hot: every hit row of every key passes here, so it keeps to plain dict operations.
         """
         at = _epoch(fp.received_at)
         widest = int(self.settings.widest.total_seconds())
-        via: dict[int, set[KeyKind]] = {}
-        bands: dict[int, int] = {}
+        # Per candidate: a score (reporter 2^20, 2^10 per shared place, one per shared band: a
+        # shared street and kelurahan beat a shared kelurahan) and its time gap.
+        score: dict[int, int] = {}
         gap: dict[int, int] = {}
+        via: dict[int, set[KeyKind]] = {}
         for key in keys:
-            for cid, when in hits.get(key.value, ()):
-                if cid in own or abs(when - at) > widest:
+            rows = hits.get(key.value)
+            if not rows:
+                continue
+            kind = key.kind
+            weight = _WEIGHTS[kind]
+            for cid, when in rows:
+                if cid in own:
                     continue
-                via.setdefault(cid, set()).add(key.kind)
-                bands[cid] = bands.get(cid, 0) + (key.kind is KeyKind.BAND)
-                gap[cid] = abs(when - at)
-
-        def rank(cid: int) -> tuple[int, int, int, int]:
-            kinds = via[cid]
-            return (-(KeyKind.IDENTITY in kinds), -(KeyKind.PLACE in kinds), -bands[cid], gap[cid])
-
-        best = sorted(via, key=rank)[: self.settings.max_candidates]
-        return {cid: via[cid] for cid in best}
+                distance = abs(when - at)
+                if distance > widest:
+                    continue
+                found = via.get(cid)
+                if found is None:
+                    via[cid] = {kind}
+                    score[cid] = weight
+                    gap[cid] = distance
+                elif kind is not KeyKind.IDENTITY or kind not in found:
+                    found.add(kind)
+                    score[cid] += weight
+        limit = self.settings.max_candidates
+        if len(via) > limit:
+            best = sorted(via, key=lambda cid: (-score[cid], gap[cid]))[:limit]
+            return {cid: via[cid] for cid in best}
+        return via
 
     async def prune(self, now: datetime) -> int:
         """Forget complaints older than every window (they can no longer be matched)."""
@@ -267,66 +387,115 @@ class DuplicateIndex:
         widest = int(self.settings.widest.total_seconds())
         low = min(_epoch(fp.received_at) for fp in prints) - widest
         high = max(_epoch(fp.received_at) for fp in prints) + widest
-        values = sorted({key.value for found in keys.values() for key in found})
+        caps = {
+            key.value: self.settings.per_band if key.kind is KeyKind.BAND else self.settings.per_key
+            for found in keys.values()
+            for key in found
+        }
+        values = sorted(caps)
         hits: dict[int, list[tuple[int, int]]] = {}
-        bounds = {"low": low, "high": high, "per_key": self.settings.per_key}
         if conn.dialect.name == "postgresql":
-            rows = await conn.execute(_PG_HITS, {"keys": values, **bounds})
+            limits = [caps[value] for value in values]
+            rows = await _fetch(conn, _PG_HITS, [values, low, high, limits])
             for key, cid, at in rows:
                 hits.setdefault(int(key), []).append((int(cid), int(at)))
             return hits
         for start in range(0, len(values), _PER_QUERY):
             part = values[start : start + _PER_QUERY]
-            params = {f"k{i}": value for i, value in enumerate(part)}
-            rows = await conn.execute(_sqlite_hits(len(part)), {**params, **bounds})
-            for key, cid, at in rows:
+            params = [p for value in part for p in (value, low, high, caps[value])]
+            for key, cid, at in await _fetch(conn, _sqlite_hits(len(part)), params):
                 hits.setdefault(int(key), []).append((int(cid), int(at)))
         return hits
 
-    async def _candidates(
+    def _worth_reading(
+        self,
+        prints: Sequence[Fingerprint],
+        chosen: Mapping[int, Mapping[int, set[KeyKind]]],
+        signatures: Mapping[int, minhash.Signature],
+    ) -> set[int]:
+        """The candidates that can still match once their signature is known.
+
+        Found by the reporter or the place, a candidate may match on little shared text; found
+        by text bands alone, only as SAME_TEXT, so below `text_threshold` it is dropped unread:
+        most band hits are complaints that merely share a few common words.
+        """
+        worth: set[int] = set()
+        threshold = self.settings.text_threshold
+        for fp in prints:
+            for cid, via in chosen[fp.complaint_id].items():
+                if cid in worth or cid not in signatures:
+                    continue
+                if via != {KeyKind.BAND} or (
+                    minhash.similarity(fp.signature, signatures[cid]) >= threshold
+                ):
+                    worth.add(cid)
+        return worth
+
+    async def _signatures(
         self, conn: AsyncConnection, ids: Iterable[int]
-    ) -> dict[int, tuple[Fingerprint, int, datetime]]:
-        """Fingerprint, root id and root's received_at of each candidate that may be linked to."""
+    ) -> dict[int, minhash.Signature]:
+        """The stored MinHash signatures of the candidates (small rows, read before the rest)."""
+        wanted = sorted(ids)
+        found: dict[int, minhash.Signature] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            part = wanted[start : start + _CHUNK]
+            sql = _by_ids(conn, "complaint_id, signature", "duplicate_fingerprints", len(part))
+            for cid, signature in await _fetch(conn, sql, _ids_param(conn, part)):
+                found[int(cid)] = minhash.from_bytes(signature)
+        return found
+
+    async def _fingerprints(
+        self, conn: AsyncConnection, ids: Iterable[int]
+    ) -> dict[int, Fingerprint]:
+        """The stored fingerprints of the candidates: primary-key reads of one table."""
+        wanted = sorted(ids)
+        found: dict[int, Fingerprint] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            part = wanted[start : start + _CHUNK]
+            sql = _by_ids(conn, _FINGERPRINT_COLUMNS, "duplicate_fingerprints", len(part))
+            for row in await _fetch(conn, sql, _ids_param(conn, part)):
+                found[int(row[0])] = _stored(row)
+        return found
+
+    async def _roots(
+        self, conn: AsyncConnection, ids: Iterable[int]
+    ) -> dict[int, tuple[int, datetime]]:
+        """Root id and root's received_at of each complaint that may still be linked to.
+
+        Read now, not kept in the index: a coordinator may have discarded a root or marked it
+        a duplicate since it was indexed.
+        """
         wanted = sorted(ids)
         root = complaints.alias("root")
         root_id = case(
             (complaints.c.state == State.DUPLICATE.value, complaints.c.duplicate_of_id),
             else_=complaints.c.id,
         )
-        found: dict[int, tuple[Fingerprint, int, datetime]] = {}
+        found: dict[int, tuple[int, datetime]] = {}
         for start in range(0, len(wanted), _CHUNK):
             rows = await conn.execute(
-                select(
-                    duplicate_fingerprints,
-                    complaints.c.received_at,
-                    root.c.id.label("root_id"),
-                    root.c.received_at.label("root_at"),
-                )
-                .join(complaints, complaints.c.id == duplicate_fingerprints.c.complaint_id)
+                select(complaints.c.id, root.c.id, root.c.received_at)
                 .join(root, root.c.id == root_id)
                 .where(
-                    duplicate_fingerprints.c.complaint_id.in_(wanted[start : start + _CHUNK]),
+                    complaints.c.id.in_(wanted[start : start + _CHUNK]),
                     complaints.c.state.in_([s.value for s in ROOT_STATES | {State.DUPLICATE}]),
                     root.c.state.in_([s.value for s in ROOT_STATES]),
                 )
             )
-            for row in rows.mappings():
-                found[int(row["complaint_id"])] = (
-                    _stored(row),
-                    int(row["root_id"]),
-                    row["root_at"],
-                )
+            for cid, rid, root_at in rows:
+                found[int(cid)] = (int(rid), root_at.astimezone(UTC))
         return found
 
 
-def _stored(row: RowMapping) -> Fingerprint:
+def _stored(row: Sequence[Any]) -> Fingerprint:
+    cid, at, signature, words, terms, concepts, places, agency = row
     return Fingerprint(
-        complaint_id=int(row["complaint_id"]),
-        received_at=row["received_at"].astimezone(UTC),
-        signature=minhash.from_bytes(row["signature"]),
-        words=int(row["words"]),
-        terms=frozenset(row["terms"]),
-        concepts=frozenset(row["concepts"]),
-        places=frozenset(row["places"]),
-        agency=row["agency"],
+        complaint_id=int(cid),
+        received_at=datetime.fromtimestamp(at, UTC),
+        signature=minhash.from_bytes(bytes(signature)),
+        words=int(words),
+        terms=frozenset(_json(terms)),
+        concepts=frozenset(_json(concepts)),
+        places=frozenset(_json(places)),
+        agency=agency,
     )

@@ -172,7 +172,12 @@ class ReviewQueue:
         return select(*columns).select_from(with_latest_suggestion())
 
     async def page(self, user: User, wanted: QueueFilter) -> QueuePage:
-        """One page of the REVIEW queue the user may see, oldest first (and so nearest its SLA)."""
+        """One page of the REVIEW queue the user may see, earliest LAPOR! deadline first.
+
+        The forwarding deadline (`review.context.forwarding_deadline`) is a non-decreasing
+        function of the received time, so ordering by received time (then id) is ordering by
+        deadline, then age, and stays an index scan: working days cannot be computed in SQL.
+        """
         condition = self._base(user, wanted.channel, wanted.agency)
         offset = (max(1, wanted.page) - 1) * wanted.per_page
         async with self.engine.connect() as conn:

@@ -17,6 +17,7 @@ from muara.logs import HANDLER_NAME
 from muara.store.engine import create_engine, migrate
 from muara.store.repository import Store
 from muara.testing import FakeClock
+from tests.pii_scan import pii_log_scan  # noqa: F401  (autouse: every test's logs are scanned)
 
 # Trust auth on loopback, as on the development machine and in CI (.ci/run starts it).
 PG_ADMIN_DSN = os.environ.get("MUARA_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")

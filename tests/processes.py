@@ -9,6 +9,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from tests import pii_scan
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -20,6 +22,7 @@ class MuaraProcess:
         self.lines: list[str] = []
         self._new_line = asyncio.Event()
         self._reader = asyncio.create_task(self._read())
+        pii_scan.track_output(f"muara subprocess {process.pid}", self.lines)
 
     @classmethod
     async def start(
@@ -34,7 +37,8 @@ class MuaraProcess:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
             cwd=cwd or REPO,
-            env={**os.environ, **(env or {})},
+            # At DEBUG, like the in-process tests: the log scan reads this output at teardown.
+            env={**os.environ, "MUARA_LOG_LEVEL": "DEBUG", **(env or {})},
         )
         return cls(process)
 

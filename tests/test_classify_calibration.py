@@ -72,7 +72,18 @@ def test_calibration_is_monotone_and_fitted_on_correctness() -> None:
     again = Calibration.from_metadata(calibration.to_metadata())
     assert list(again.apply(np.array([0.2, 0.5, 0.9]))) == list(mapped)
     assert len(calibration.x) <= 256
-    assert list(Calibration.from_metadata(None).apply(np.array([0.3]))) == [0.3]
+    # No calibration: the probability as it is (but for the millionth that breaks ties).
+    identity = Calibration.from_metadata(None)
+    assert list(identity.apply(np.array([0.3]))) == pytest.approx([0.3], abs=1e-5)
+
+
+def test_a_flat_step_of_the_calibration_keeps_the_order_of_the_raw_probabilities() -> None:
+    # Right half the time from 0.5 to 0.7 whatever the model says: isotonic makes it one step.
+    calibration = Calibration.fit([0.5, 0.55, 0.6, 0.65, 0.7] * 2, [True] * 5 + [False] * 5)
+    mapped = calibration.apply(np.array([0.52, 0.58, 0.66]))
+    assert mapped == pytest.approx([0.5, 0.5, 0.5], abs=1e-5)
+    assert mapped[0] < mapped[1] < mapped[2]  # a threshold can still cut between them
+    assert calibration.apply(np.array([1.0]))[0] <= 1.0
 
 
 def test_temperature_flattens_overconfident_scores() -> None:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from muara.classify.fastchar import FastCharNgrams
+from muara.classify.fastchar import FastCharNgrams, fast_paths, transform_union
 from muara.classify.fitting import build_features
 from muara.classify.starter import starter_examples
 from muara.classify.text import model_text
@@ -70,3 +70,13 @@ def test_only_what_it_reproduces_has_a_fast_path(options: dict[str, object]) -> 
     with pytest.raises(ValueError, match="fast path"):
         FastCharNgrams(vectorizer)
     assert not FastCharNgrams.supports(TfidfVectorizer(analyzer="char_wb"))  # not fitted
+
+
+def test_the_weighted_union_matches_scikit_learns() -> None:
+    union = build_features(len(TEXTS), word_weight=1.5)
+    union.fit(TEXTS)
+    assert union.transformer_weights == {"words": 1.5, "chars": 1.0}
+    expected = union.transform(TEXTS[:40])
+    found = transform_union(union, fast_paths(union), TEXTS[:40])
+    assert set(fast_paths(union)) == {"chars"}
+    assert (found != expected).nnz == 0

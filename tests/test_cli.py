@@ -142,7 +142,10 @@ def test_train_saves_a_model_that_check_config_accepts(
     assert re.search(r"ok +classifier.model_path +.*17 labels", capsys.readouterr().out)
 
 
-def test_train_names_a_missing_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_names_a_missing_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the default data_dir is ./muara-data: never the checkout's own
     data = write(tmp_path / "h.csv", "text,agency\nhalo,DLH\n")
     assert main(["train", "--csv", str(data), "--label-column", "dinas"]) == 1
     assert "dinas" in capsys.readouterr().err

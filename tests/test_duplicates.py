@@ -18,6 +18,7 @@ from muara.router.duplicates import (
     fingerprint,
     identity_keys,
     index_keys,
+    lookup_keys,
     places_conflict,
     stem,
     streets,
@@ -51,7 +52,7 @@ def fp(complaint_id: int, complaint: NewComplaint, agency: str | None = None) ->
 
 def via(first: Fingerprint, second: Fingerprint) -> frozenset[KeyKind]:
     """How an index look-up of `second`'s keys would find `first`."""
-    mine = {key.value: key.kind for key in index_keys(second)}
+    mine = {key.value: key.kind for key in lookup_keys(second)}
     return frozenset(mine[key.value] for key in index_keys(first) if key.value in mine)
 
 

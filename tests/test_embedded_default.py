@@ -39,12 +39,17 @@ async def test_embedded_default_files_the_demo_rows_and_status_shows_them(tmp_pa
                     metrics, "muara_complaints", channel="callcenter", state="EXPORTED"
                 )
                 review = sample(metrics, "muara_complaints", channel="callcenter", state="REVIEW")
+                # The demo has two complaints a second channel repeats (a tree in Kalijudan by
+                # call center and 112, water in Manukan Kulon): linked as DUPLICATE, not filed.
+                duplicate = sample(
+                    metrics, "muara_complaints", channel="callcenter", state="DUPLICATE"
+                )
                 # The demo 112 calls: 5 complaints, 4 emergencies the router's rule discards.
                 settled_112 = sum(
                     sample(metrics, "muara_complaints", channel="112", state=state)
-                    for state in ("EXPORTED", "REVIEW", "DISCARDED")
+                    for state in ("EXPORTED", "REVIEW", "DISCARDED", "DUPLICATE")
                 )
-                if exported + review == DEMO_ROWS and settled_112 == DEMO_CALLS:
+                if exported + review + duplicate == DEMO_ROWS and settled_112 == DEMO_CALLS:
                     break
                 await asyncio.sleep(0.3)
         assert sample(metrics, "muara_ingest_complaints_total", channel="callcenter") == DEMO_ROWS

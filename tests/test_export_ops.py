@@ -200,3 +200,17 @@ async def test_sync_institutions_command(
     assert "not found by name" in out and "PDAM" in out
     mapping = await Outbox(store.engine, "lapor", clock=store.clock).institution_ids()
     assert mapping == {"DLH": 77}
+
+
+def test_a_lookup_sooner_than_a_call_may_take_is_refused() -> None:
+    """Looking a filing up while its call may still be in flight would file it twice."""
+    from pydantic import ValidationError
+
+    from muara.config import LaporSettings
+
+    with pytest.raises(ValidationError, match="reconcile_after_seconds must be longer"):
+        LaporSettings(timeout_seconds=30, reconcile_after_seconds=10)
+    accepted = LaporSettings(timeout_seconds=30, reconcile_after_seconds=31)
+    assert accepted.reconcile_after_seconds == 31
+    # The file sink makes no calls, so there is nothing in flight to race.
+    LaporSettings(sink="file", timeout_seconds=30, reconcile_after_seconds=0)

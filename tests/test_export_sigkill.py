@@ -64,10 +64,10 @@ auto_route_threshold = 0.0
 
 [lapor]
 base_url = "{lapor_url}"
-timeout_seconds = 5
+timeout_seconds = 3
 concurrency = 8
 rate_per_second = 0
-reconcile_after_seconds = 0.5
+reconcile_after_seconds = 3.5
 retry_seconds = 0.5
 sync_enabled = false
 institutions = {{ {mapping} }}

@@ -74,6 +74,8 @@ class EmailCollector:
         self._connected_once = False
         self._polling = False
         self._lock = threading.Lock()
+        # Set by the daemon (ingest.base.ReportsProgress): told after each successful read.
+        self.on_progress: Callable[[], None] | None = None
 
     @property
     def name(self) -> str:
@@ -207,6 +209,8 @@ class EmailCollector:
             logger.debug("mailbox %s: still failing (%s)", self.name, type(err).__name__)
 
     def _recovered(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress()
         if self._failing_since is not None:
             logger.info(
                 "mailbox %s: reading again (failing since %s)",

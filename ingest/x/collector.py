@@ -19,7 +19,7 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tweepy.asynchronous import AsyncClient
 
-from muara.classify.relevance import judge
+from muara.classify.relevance_model import RelevanceFilter, bundled_filter
 from muara.config import ConfigError, XSource
 from muara.domain import NewComplaint, RawInput
 from muara.ingest.base import IngestSink, PollReport
@@ -36,13 +36,25 @@ RETWEET = "retweet: not a new complaint"
 OWN_POST = "posted by a followed account"
 
 
-def discard_reason(post: Post, own_accounts: frozenset[str]) -> str | None:
-    """Why a post is no complaint (retweet, our own post, not relevant), or None."""
+def discard_reason(
+    post: Post, own_accounts: frozenset[str], relevance: RelevanceFilter | None = None
+) -> str | None:
+    """Why a post is no complaint (retweet, our own post, not relevant), or None.
+
+    Relevance is the trained filter's verdict (the bundled seed model when none is given).
+    """
+    return structural_reason(post, own_accounts) or (
+        (relevance or bundled_filter()).judge(post.text).discard_reason
+    )
+
+
+def structural_reason(post: Post, own_accounts: frozenset[str]) -> str | None:
+    """A discard reason that needs no reading of the text: a retweet, our own post."""
     if post.is_retweet:
         return RETWEET
     if post.author_id in own_accounts:
         return OWN_POST
-    return judge(post.text).discard_reason
+    return None
 
 
 def cursor_name(source: str, feed: Feed) -> str:
@@ -62,7 +74,10 @@ class XCollector:
         clock: Clock = utc_now,
         sleep: Sleep = asyncio.sleep,
         on_rate_limit: Callable[[], None] | None = None,
+        relevance: Callable[[], RelevanceFilter] | None = None,
     ) -> None:
+        """`relevance` opens the relevance filter (blocking; run once, in a thread, at the first
+        poll); without it the bundled seed model at its default threshold is used."""
         if source.bearer_token is None:
             # A config error: `muara run` prints it as one line and exits, no traceback.
             raise ConfigError(
@@ -79,6 +94,8 @@ class XCollector:
         self._own = frozenset(source.account_ids)
         self._ssl: ssl.SSLContext | None = None
         self._failing: set[Feed] = set()
+        self._open_relevance = relevance or bundled_filter
+        self._relevance: RelevanceFilter | None = None
 
     @property
     def name(self) -> str:
@@ -99,6 +116,8 @@ class XCollector:
         """Read every feed; a failing feed does not stop the others, but fails the poll."""
         if self._ssl is None:
             self._ssl = await asyncio.to_thread(ssl_context, self._source)
+        if self._relevance is None:
+            self._relevance = await asyncio.to_thread(self._open_relevance)
         token = self._source.bearer_token
         assert token is not None
         total = PollReport()
@@ -188,6 +207,11 @@ class XCollector:
 
         channel = self.channel
         read = [read_post(channel, tweet, page.includes) for tweet in page.tweets]
+        # The relevance model judges the page's posts in one pass, off the event loop.
+        posts = [p for p in read if isinstance(p, Post) and not structural_reason(p, self._own)]
+        assert self._relevance is not None
+        verdicts = await asyncio.to_thread(self._relevance.judge_many, [p.text for p in posts])
+        irrelevant = {p.id: v.discard_reason for p, v in zip(posts, verdicts, strict=True)}
         for post in sorted(read, key=_order):
             if isinstance(post, BadTweet):
                 stored = await sink.quarantine(post.raw, post.error_class, post.reason)
@@ -197,7 +221,8 @@ class XCollector:
             if await self._threads.is_known(channel, post.id):
                 report.already_known += 1
                 continue
-            complaint = to_complaint(post, channel, discard_reason(post, self._own))
+            reason = structural_reason(post, self._own) or irrelevant.get(post.id)
+            complaint = to_complaint(post, channel, reason)
             if (post.original_id != post.id or post.is_self_reply) and not post.is_retweet:
                 await flush()  # the post it continues may be in this very page
                 if await self._follow_up(post, complaint):
