@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from muara.config import Settings, load_settings
 from muara.daemon import Daemon
+from muara.store.records import Clock, utc_now
 
 HEADER = "call_id,started_at,caller_name,caller_number,category,summary,district,subdistrict\n"
 ROWS = [
@@ -50,9 +51,10 @@ def daemon_settings(store_url: str, tmp_path: Path, **overrides: Any) -> Setting
 
 
 @asynccontextmanager
-async def run_daemon(settings: Settings) -> AsyncIterator[Daemon]:
-    """The daemon running in-process until the block ends; a start-up error is raised here."""
-    daemon = Daemon(settings, registry=CollectorRegistry())
+async def run_daemon(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[Daemon]:
+    """The daemon running in-process on `clock` until the block ends; a start-up error is raised
+    here."""
+    daemon = Daemon(settings, clock=clock, registry=CollectorRegistry())
     task = asyncio.create_task(daemon.run())
     ready = asyncio.create_task(daemon.ready.wait())
     await asyncio.wait([task, ready], timeout=90, return_when=asyncio.FIRST_COMPLETED)

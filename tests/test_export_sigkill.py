@@ -18,10 +18,11 @@ from muara.exporters.lapor.simulator import default_institution_ids
 from muara.store.engine import create_engine
 from muara.store.tables import complaints
 from tests.processes import MuaraProcess
+from tests.replica_helpers import KEY, TOKEN, start_simulator
 
 N = 1000
 KILLS = 4
-TOKEN, KEY = "kill-token", "kill-key"
+
 HEADER = "call_id,started_at,caller_name,caller_number,category,summary,district,subdistrict\n"
 TEXTS = [
     "jalan berlubang besar di depan pasar mohon segera diperbaiki",
@@ -103,23 +104,10 @@ async def test_sigkill_at_random_points_files_each_complaint_once(
 ) -> None:
     rng = random.Random(8)
     record = tmp_path / "filings.jsonl"
-    sim = await MuaraProcess.start(
-        "lapor-sim",
-        "--port",
-        "0",
-        "--token",
-        TOKEN,
-        "--key",
-        KEY,
-        "--record",
-        str(record),
-        "--latency-ms",
-        "20",
-    )
+    sim, lapor_url = await start_simulator(record, latency_ms=20)
     env = {"MUARA_LAPOR__TOKEN": TOKEN, "MUARA_LAPOR__KEY": KEY}
     daemon: MuaraProcess | None = None
     try:
-        lapor_url = (await sim.wait_for_line(r"simulator on (http://\S+):")).group(1)
         config = write_config(tmp_path, store_url, lapor_url)
         inbox = tmp_path / "spool" / "inbox"
         inbox.mkdir(parents=True)

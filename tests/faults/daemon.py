@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from prometheus_client import CollectorRegistry
 
 from muara.classify.starter import starter_examples
 from muara.config import Settings
 from muara.daemon import Daemon
-from muara.store.records import Clock, utc_now
-from tests.test_daemon import HEADER, daemon_settings
+from tests.test_daemon import HEADER, daemon_settings, run_daemon
 
 Key = tuple[str, str]
 CHANNEL = "callcenter"
@@ -78,23 +73,8 @@ def write_calls(inbox: Path, name: str, ids: range, *, prefix: str = "call") -> 
     return {(CHANNEL, f"{prefix}-{i}") for i in ids}
 
 
-@asynccontextmanager
-async def running_daemon(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[Daemon]:
-    """The daemon in-process on `clock` until the block ends; a start-up error is raised here."""
-    daemon = Daemon(settings, clock=clock, registry=CollectorRegistry())
-    task = asyncio.create_task(daemon.run())
-    ready = asyncio.create_task(daemon.ready.wait())
-    await asyncio.wait([task, ready], timeout=90, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        ready.cancel()
-        task.result()  # start-up failed: raise its error here
-    assert daemon.ready.is_set(), "daemon not ready within 90 s"
-    try:
-        yield daemon
-    finally:
-        daemon.request_stop()
-        async with asyncio.timeout(30):
-            await task
+# The fault tests run the daemon exactly as the other daemon tests do, on their own clock.
+running_daemon = run_daemon
 
 
 async def readyz(daemon: Daemon) -> dict[str, Any]:
