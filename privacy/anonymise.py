@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from muara.privacy.masking import Masker, mask_attachments, mask_occurrences, masker_for
 from muara.store.duplicate_tables import duplicate_fingerprints, duplicate_keys
 from muara.store.followups_tables import complaint_messages
-from muara.store.lapor_tables import lapor_followups
+from muara.store.lapor_tables import lapor_followups, lapor_forwards
 from muara.store.privacy_tables import anonymised_complaints
 from muara.store.review_tables import audit_log
 from muara.store.tables import complaints, decisions, exports, raw_inputs
@@ -206,6 +206,8 @@ async def anonymise(
     await run.mask_column(decisions, "reason", texts, "decisions")
     await run.mask_column(lapor_followups, "content", texts, "lapor_followups")
     await run.mask_column(exports, "last_error", texts, "exports")
+    # LAPOR!'s error messages may quote what was sent.
+    await run.mask_column(lapor_forwards, "last_error", texts, "lapor_forwards")
     await run.drop_raw(await run.raw_inputs_of(done))
     for table, label in (
         (duplicate_keys, "duplicate_keys"),
