@@ -353,6 +353,55 @@ class ReviewDesk:
                 detail={"reason": reason},
                 address=address,
             )
+            if moved:
+                await self._promote_first_duplicate(conn, user, complaint_id)
         if not moved:
             raise ConflictError(f"complaint #{complaint_id} was decided meanwhile")
         return Decided(complaint_id, State.DISCARDED, None, current.suggested)
+
+    async def _promote_first_duplicate(
+        self, conn: AsyncConnection, user: User, discarded_id: int
+    ) -> None:
+        """The reports linked to a discarded complaint would otherwise never be filed: the
+        earliest becomes the one a coordinator decides, and the others repeat it instead."""
+        linked = list(
+            await conn.scalars(
+                select(complaints.c.id)
+                .where(
+                    complaints.c.duplicate_of_id == discarded_id,
+                    complaints.c.state == State.DUPLICATE.value,
+                )
+                .order_by(complaints.c.id)
+            )
+        )
+        if not linked:
+            return
+        first, rest = linked[0], linked[1:]
+        check_transition(State.DUPLICATE, State.REVIEW)
+        now = self.clock()
+        await conn.execute(
+            update(complaints)
+            .where(complaints.c.id == first)
+            .values(state=State.REVIEW.value, state_changed_at=now, duplicate_of_id=None)
+        )
+        await conn.execute(
+            state_history.insert().values(
+                complaint_id=first,
+                from_state=State.DUPLICATE.value,
+                to_state=State.REVIEW.value,
+                at=now,
+                actor=user.actor,
+            )
+        )
+        if rest:
+            await conn.execute(
+                update(complaints).where(complaints.c.id.in_(rest)).values(duplicate_of_id=first)
+            )
+        await self._audit(
+            conn,
+            user.actor,
+            "reopen",
+            first,
+            {"was_duplicate_of": discarded_id, "relinked": len(rest)},
+            None,
+        )

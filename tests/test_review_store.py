@@ -150,14 +150,16 @@ async def test_decisions_check_the_state_record_and_audit(store: Store, clock: F
         ).all()
         audited = (await conn.execute(select(audit_log.c.action, audit_log.c.address))).all()
     assert rows[first] == ("ROUTED", "DPUBM", None)
-    assert rows[second] == ("DUPLICATE", None, fourth)
-    assert rows[third] == ("DUPLICATE", None, fourth)
+    # Discarding the original must not strand its repeats: the earliest comes back to review
+    # and the others now repeat it.
+    assert rows[second] == ("REVIEW", None, None)
+    assert rows[third] == ("DUPLICATE", None, second)
     assert rows[fourth] == ("DISCARDED", None, None)
     assert [tuple(r) for r in decided_rows] == [
         (cid, "coordinator", "coordinator:siti") for cid in (first, third, second, fourth)
     ]
     assert ("ROUTED", "coordinator:siti") in [tuple(h) for h in history]
-    assert [a for a, _ in audited] == ["route", "duplicate", "duplicate", "discard"]
+    assert [a for a, _ in audited] == ["route", "duplicate", "duplicate", "discard", "reopen"]
     assert audited[0][1] == "127.0.0.1"
 
 
