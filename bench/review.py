@@ -26,8 +26,9 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from muara.config import ReviewSettings
+from muara.config import ReviewSettings, SlaSettings
 from muara.domain import NewComplaint, Reporter
+from muara.review.context import forwarding_deadline
 from muara.store.engine import create_engine, migrate
 from muara.store.repository import Store
 from muara.store.review_accounts import Role
@@ -89,7 +90,10 @@ async def run(url: str, n: int, runs: int) -> None:
     began = time.perf_counter()
     await fill(store, n)
     print(f"filled {n:,} complaints in REVIEW in {time.perf_counter() - began:.1f} s", flush=True)
-    async with serve_desk(store, clock, ReviewSettings(login_attempts_per_minute=100)) as desk:
+    # With the LAPOR! deadline column, as the embedded default serves the queue.
+    deadline = forwarding_deadline(SlaSettings())
+    settings = ReviewSettings(login_attempts_per_minute=100)
+    async with serve_desk(store, clock, settings, deadline=deadline) as desk:
         await desk.user("siti")
         await desk.user("dewi", Role.COORDINATOR, {"PDAM"})
         pages = {

@@ -17,7 +17,7 @@ from muara.config import ReviewSettings
 from muara.domain import Decision, DecisionMode, NewComplaint, Reporter, State, Suggestion
 from muara.exporters.metrics import Metrics
 from muara.review.app import mount_review
-from muara.review.context import ReviewContext
+from muara.review.context import Deadline, ReviewContext
 from muara.review.passwords import hash_password
 from muara.store.records import Change
 from muara.store.repository import Store
@@ -120,7 +120,10 @@ class Desk:
 
 @asynccontextmanager
 async def serve_desk(
-    store: Store, clock: FakeClock, settings: ReviewSettings | None = None
+    store: Store,
+    clock: FakeClock,
+    settings: ReviewSettings | None = None,
+    deadline: Deadline | None = None,
 ) -> AsyncIterator[Desk]:
     """The ops app with the desk mounted at /review/ on 127.0.0.1, a free port."""
     metrics = Metrics(CollectorRegistry())
@@ -134,6 +137,7 @@ async def serve_desk(
         metrics,
         clock,
         agency_codes=lambda: AGENCY_CODES,
+        deadline=deadline,
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
