@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from muara.exporters.lapor.sim_calls import LOOKUP_PATH
 from muara.store.engine import create_engine
 from tests.faults.checks import assert_exactly_once, settled
 from tests.faults.conftest import PrivatePostgres
@@ -57,8 +56,7 @@ async def test_restart_and_outage_lose_nothing(
             await asyncio.to_thread(private_postgres.restart)
             # Then a crash and an outage of some seconds, begun while LAPOR! is taking filings
             # (each takes 6 s): their answers come back with no store to record them in.
-            # Readiness says so, the daemon waits it out, and looks those filings up rather
-            # than filing them again.
+            # Readiness says so, the daemon waits it out, and files none of them again.
             lapor.latency = 6.0
             inputs |= write_calls(inbox, "c.csv", range(600, 700))
 
@@ -92,8 +90,9 @@ async def test_restart_and_outage_lose_nothing(
             await eventually(ready)
             result = await assert_exactly_once(engine, lapor, inputs)
             assert result.filed > 0
-            lookups = [q for q in lapor.requests if q.path == LOOKUP_PATH]
-            assert lookups, "the filings answered during the outage were looked up, not resent"
+            # The filings in flight at the crash end either looked up in LAPOR! (their answer was
+            # lost with the store) or recorded once the store is back, depending on when their
+            # answer came: which one is timing, so only the outcome is asserted: each filed once.
     finally:
         await engine.dispose()
         if not (private_postgres.data / "postmaster.pid").exists():
