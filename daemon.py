@@ -300,17 +300,17 @@ class Daemon:
 
     def _poll_loop(self, collector: Collector, sink: MeteredSink) -> TaskBody:
         async def body(health: TaskHealth) -> None:
+            last_poll = self.metrics.last_poll.labels(collector.name, collector.channel)
+            reading = self.metrics.source_reading.labels(collector.name, collector.channel)
+
+            def progressed() -> None:
+                health.succeeded()
+                last_poll.set(self.clock().timestamp())
+
             if isinstance(collector, ReportsProgress):
                 # A poll that waits in IDLE for minutes still says at once that it reads again.
-                def progressed() -> None:
-                    health.succeeded()
-                    self.metrics.last_poll.labels(collector.name, collector.channel).set(
-                        self.clock().timestamp()
-                    )
-
                 collector.on_progress = progressed
             while not self.stop_event.is_set():
-                reading = self.metrics.source_reading.labels(collector.name, collector.channel)
                 if not await self.leases.hold(collector.name):
                     reading.set(0)
                     # Another replica reads this source; stand by to take over if it dies.
@@ -327,10 +327,7 @@ class Daemon:
                 except Exception:
                     self.metrics.poll_failures.labels(collector.name, collector.channel).inc()
                     raise
-                health.succeeded()
-                self.metrics.last_poll.labels(collector.name, collector.channel).set(
-                    self.clock().timestamp()
-                )
+                progressed()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stop_event.wait(), collector.poll_seconds)
 

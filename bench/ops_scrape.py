@@ -42,6 +42,8 @@ from muara.web import OpsContext, create_ops_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.measure import timed_gets
+
 CHANNELS = ["callcenter", "email", "x", "112"]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 # Where a region's complaints are after a few months, per 100.
@@ -99,17 +101,6 @@ async def fill(store: Store, n: int) -> None:
                     )
 
 
-async def timed(http: aiohttp.ClientSession, url: str, runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        async with http.get(url) as response:
-            await response.read()
-            assert response.status == 200, response.status
-        times.append((time.perf_counter() - began) * 1000)
-    return times
-
-
 async def bench(url: str, n: int, runs: int) -> None:
     engine = create_engine(url)
     try:
@@ -135,8 +126,8 @@ async def bench(url: str, n: int, runs: int) -> None:
         host, port = runner.addresses[0][:2]
         try:
             async with aiohttp.ClientSession() as http:
-                await timed(http, f"http://{host}:{port}/metrics", 2)  # warm caches
-                times = sorted(await timed(http, f"http://{host}:{port}/metrics", runs))
+                await timed_gets(http, f"http://{host}:{port}/metrics", 2)  # warm caches
+                times = sorted(await timed_gets(http, f"http://{host}:{port}/metrics", runs))
         finally:
             await runner.cleanup()
         p95 = times[min(len(times) - 1, int(len(times) * 0.95))]

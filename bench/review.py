@@ -35,6 +35,7 @@ from muara.store.review_accounts import Role
 from muara.testing import FakeClock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.measure import timed_gets
 from tests.review_helpers import PASSWORD, serve_desk, suggestion, to_review
 
 AGENCIES = ["DLH", "DPUBM", "PDAM", "BPBD", "DISHUB"]
@@ -59,17 +60,6 @@ async def fill(store: Store, n: int) -> None:
             )
             items.append((complaint, suggestion(AGENCIES[i % len(AGENCIES)], 0.4 + (i % 40) / 100)))
         await to_review(store, items)
-
-
-async def timed(http: aiohttp.ClientSession, url: str, runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        async with http.get(url) as response:
-            await response.read()
-            assert response.status == 200, response.status
-        times.append((time.perf_counter() - began) * 1000)
-    return times
 
 
 async def log_in(http: aiohttp.ClientSession, base: str, username: str) -> None:
@@ -107,15 +97,15 @@ async def run(url: str, n: int, runs: int) -> None:
         jar = aiohttp.CookieJar(unsafe=True)
         async with aiohttp.ClientSession(cookie_jar=jar) as http:
             await log_in(http, desk.url, "siti")
-            await timed(http, desk.url, 3)  # warm caches and the template
+            await timed_gets(http, desk.url, 3)  # warm caches and the template
             print(f"{'page':<34}{'median ms':>10}{'p95 ms':>10}{'max ms':>10}")
             for name, path in pages.items():
-                times = sorted(await timed(http, desk.url + path, runs))
+                times = sorted(await timed_gets(http, desk.url + path, runs))
                 p95 = times[max(0, int(len(times) * 0.95) - 1)]
                 print(f"{name:<34}{statistics.median(times):>10.1f}{p95:>10.1f}{times[-1]:>10.1f}")
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             await log_in(http, desk.url, "dewi")
-            times = sorted(await timed(http, desk.url, runs))
+            times = sorted(await timed_gets(http, desk.url, runs))
             p95 = times[max(0, int(len(times) * 0.95) - 1)]
             name = "queue, coordinator limited to PDAM"
             print(f"{name:<34}{statistics.median(times):>10.1f}{p95:>10.1f}{times[-1]:>10.1f}")
