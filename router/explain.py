@@ -25,8 +25,10 @@ from muara.config import Settings
 from muara.domain import Decision, State, Suggestion
 from muara.router.rules import decide
 from muara.router.ruleset import RuleSet
+from muara.router.stage import suggestion_of
 from muara.store.records import ComplaintRecord
-from muara.store.tables import complaints, decisions, suggestions
+from muara.store.repository import Store
+from muara.store.tables import complaints, decisions
 
 _RECORD_COLUMNS = [complaints.c[f.name] for f in dataclasses.fields(ComplaintRecord)]
 
@@ -154,17 +156,6 @@ async def _thresholds(
     return model.thresholds(target), f"registry model {version}"
 
 
-def _suggestion(row: Any) -> Suggestion | None:
-    if row is None:
-        return None
-    return Suggestion(
-        agency=row["agency"],
-        confidence=float(row["confidence"]),
-        top=tuple((str(agency), float(p)) for agency, p in row["top"] or []),
-        model_version=row["model_version"],
-    )
-
-
 async def explain(
     settings: Settings, engine: AsyncEngine, rules: RuleSet, complaint_id: int
 ) -> Explanation | None:
@@ -177,18 +168,6 @@ async def explain(
         )
         if row is None:
             return None
-        latest = (
-            (
-                await conn.execute(
-                    select(suggestions)
-                    .where(suggestions.c.complaint_id == complaint_id)
-                    .order_by(suggestions.c.id.desc())
-                    .limit(1)
-                )
-            )
-            .mappings()
-            .first()
-        )
         made = await conn.execute(
             select(
                 decisions.c.created_at,
@@ -207,7 +186,8 @@ async def explain(
             for at, mode, by, target, agency, reason in made
         ]
     record = ComplaintRecord(**{**row, "state": State(row["state"]), "extra": row["extra"] or {}})
-    suggestion = _suggestion(latest)
+    latest = await Store(engine).latest_suggestions([complaint_id])
+    suggestion = suggestion_of(latest.get(complaint_id))
     # Evaluated as the router sees it: a complaint waiting to be routed.
     as_routed = dataclasses.replace(record, state=State.CLASSIFIED)
     checks = check_rules(rules, as_routed, suggestion)

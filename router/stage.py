@@ -28,13 +28,14 @@ log = logging.getLogger(__name__)
 DUPLICATE_RULE = "rule:duplicate"
 
 
-def _suggestion(row: dict[str, Any] | None) -> Suggestion | None:
+def suggestion_of(row: Mapping[str, Any] | None) -> Suggestion | None:
+    """A stored suggestion row (`Store.latest_suggestions`) as the router reads it."""
     if row is None:
         return None
     return Suggestion(
         agency=row["agency"],
-        confidence=row["confidence"],
-        top=tuple((str(agency), float(p)) for agency, p in row["top"]),
+        confidence=float(row["confidence"]),
+        top=tuple((str(agency), float(p)) for agency, p in row["top"] or []),
         model_version=row["model_version"],
     )
 
@@ -99,7 +100,7 @@ class RouteStage:
         matched: dict[int, str] = {}
         decisions: dict[int, Decision] = {}
         for record in batch:
-            suggestion = _suggestion(found.get(record.id))
+            suggestion = suggestion_of(found.get(record.id))
             outcome = self.rules.apply(record, suggestion)
             for failure in outcome.failures:
                 self.metrics.rule_errors.labels(failure.rule, failure.error_class).inc()
