@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from muara.config import Settings, load_settings
 from muara.domain import NewComplaint, RawInput
 from muara.ingest.base import Stored
 from muara.ingest.testing import SimulatedCrashError
@@ -121,3 +123,19 @@ class CrashingSink:
 def source_ids(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The source ids of complaint rows."""
     return [str(row["source_id"]) for row in rows]
+
+
+def mailbox_daemon_settings(
+    store_url: str, data_dir: Path, dovecot: Dovecot, account: Account, **mailbox: Any
+) -> Settings:
+    """A daemon reading the account's "aduan" mailbox (with `mailbox` overrides), LAPOR! off."""
+    source = dovecot.mailbox(account, name="aduan").model_dump()
+    source["password"] = account.password
+    return load_settings(
+        data_dir=data_dir,
+        store={"url": store_url},
+        http={"port": 0},
+        workers={"idle_seconds": 0.05, "shutdown_timeout": 20},
+        lapor={"enabled": False},
+        email=[{**source, **mailbox}],
+    )

@@ -10,10 +10,17 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from muara.config import load_settings
 from muara.daemon import Daemon
 from tests.dovecot import Account, Dovecot, dovecot, imap_account
-from tests.email_helpers import complaint_rows, flags, in_thread, mail, mid, until
+from tests.email_helpers import (
+    complaint_rows,
+    flags,
+    in_thread,
+    mail,
+    mailbox_daemon_settings,
+    mid,
+    until,
+)
 
 __all__ = ["dovecot", "imap_account"]  # fixtures used by name
 
@@ -26,16 +33,7 @@ async def test_the_daemon_stores_pushed_mail_and_stops_promptly(
     imap_account: Account,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    mailbox = dovecot.mailbox(imap_account, name="aduan").model_dump()
-    mailbox["password"] = imap_account.password
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        store={"url": store_url},
-        http={"port": 0},
-        workers={"idle_seconds": 0.05, "shutdown_timeout": 20},
-        lapor={"enabled": False},
-        email=[mailbox],
-    )
+    settings = mailbox_daemon_settings(store_url, tmp_path / "data", dovecot, imap_account)
     registry = CollectorRegistry()
     daemon = Daemon(settings, registry=registry)
     task = asyncio.create_task(daemon.run())

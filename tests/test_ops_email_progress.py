@@ -10,10 +10,9 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from muara.config import load_settings
 from muara.daemon import Daemon
 from tests.dovecot import Account, Dovecot, dovecot, imap_account
-from tests.email_helpers import complaint_rows, in_thread, mail, mid, until
+from tests.email_helpers import complaint_rows, in_thread, mail, mailbox_daemon_settings, mid, until
 
 __all__ = ["dovecot", "imap_account"]  # fixtures used by name
 
@@ -27,16 +26,12 @@ async def test_an_idle_mailbox_reports_each_read_while_it_waits(
     dovecot: Dovecot,
     imap_account: Account,
 ) -> None:
-    mailbox = dovecot.mailbox(imap_account, name="aduan").model_dump()
-    mailbox["password"] = imap_account.password
-    mailbox["idle_seconds"] = 1740  # the poll does not return within this test
-    settings = load_settings(
-        data_dir=tmp_path / "data",
-        store={"url": store_url},
-        http={"port": 0},
-        workers={"idle_seconds": 0.05, "shutdown_timeout": 20},
-        lapor={"enabled": False},
-        email=[mailbox],
+    settings = mailbox_daemon_settings(
+        store_url,
+        tmp_path / "data",
+        dovecot,
+        imap_account,
+        idle_seconds=1740,  # the poll does not return within this test
     )
     registry = CollectorRegistry()
     daemon = Daemon(settings, registry=registry)
