@@ -139,6 +139,11 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        self.duplicate_races = Counter(
+            "muara_router_duplicate_races_total",
+            "Route batches checked again because another replica indexed a repeat meanwhile",
+            registry=r,
+        )
         self.duplicate_check_seconds = Histogram(
             "muara_router_duplicate_check_seconds",
             "Time to check one batch against the duplicate index",

@@ -18,12 +18,14 @@ from muara.exporters.metrics import Metrics
 from muara.router.duplicates import DuplicateMatch, DuplicateSettings
 from muara.router.rules import decide
 from muara.router.ruleset import RuleSet, default_ruleset
-from muara.store.duplicate_index import DuplicateCheck, DuplicateIndex
+from muara.store.duplicate_index import DuplicateCheck, DuplicateIndex, DuplicateRace
 from muara.store.records import Change, ComplaintRecord
 from muara.store.repository import Store
 
 log = logging.getLogger(__name__)
 
+# Checks of one batch at most, when other replicas keep indexing its repeats meanwhile.
+RACE_ATTEMPTS = 5
 # Who a duplicate decision names in the decision record and the metrics.
 DUPLICATE_RULE = "rule:duplicate"
 
@@ -93,8 +95,23 @@ class RouteStage:
         self._pruned_at: datetime | None = None
 
     async def handle(self, batch: list[ComplaintRecord], owner: str) -> None:
-        """Decide each complaint's route and commit it with the decision record."""
+        """Decide each complaint's route and commit it with the decision record.
+
+        A batch whose duplicate check another replica's commit made stale is rolled back and
+        decided again (see `DuplicateCheck.record`); the leases stay ours meanwhile."""
         await self._prune()
+        for attempt in range(1, RACE_ATTEMPTS + 1):
+            try:
+                await self._route(batch, owner)
+            except DuplicateRace:
+                if attempt == RACE_ATTEMPTS:
+                    raise
+                self.metrics.duplicate_races.inc()
+                log.info("duplicate check raced another replica's batch, checking again")
+            else:
+                return
+
+    async def _route(self, batch: list[ComplaintRecord], owner: str) -> None:
         found = await self.store.latest_suggestions([record.id for record in batch])
         changes = []
         matched: dict[int, str] = {}

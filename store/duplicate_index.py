@@ -7,6 +7,7 @@ never names a complaint whose routing was not committed, and a redone batch adds
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from muara.classify.location import Gazetteer
@@ -60,6 +61,10 @@ _PG_INSERT_KEYS = (
 _SQLITE_INSERT_KEYS = (
     "INSERT INTO duplicate_keys (key, at, complaint_id, kind) VALUES (?, ?, ?, ?) "
     "ON CONFLICT DO NOTHING"
+)
+# The advisory lock recorders of every replica take in turn (see `DuplicateCheck.record`).
+RECORD_LOCK = int.from_bytes(
+    hashlib.blake2b(b"muara:duplicate-index", digest_size=8).digest(), "big", signed=True
 )
 # How much each kind of shared key says two complaints are one (see `DuplicateIndex._choose`).
 _WEIGHTS = {KeyKind.IDENTITY: 1 << 20, KeyKind.PLACE: 1 << 10, KeyKind.BAND: 1}
@@ -128,6 +133,11 @@ def _epoch(at: datetime) -> int:
     return int(at.timestamp())
 
 
+class DuplicateRace(Exception):
+    """Another replica indexed a complaint this batch may repeat after the batch was checked:
+    the batch's transaction is rolled back and the batch checked again."""
+
+
 @dataclass
 class DuplicateCheck:
     """What `check` found for a batch, and what to remember once its routing is committed."""
@@ -135,10 +145,26 @@ class DuplicateCheck:
     matches: dict[int, DuplicateMatch]
     fingerprints: list[Fingerprint] = field(default_factory=list)
     keys: dict[int, list[IndexKey]] = field(default_factory=dict)
+    # The keys the batch looked its candidates up by, and every indexed complaint they found:
+    # what `record` compares with the index as it is at commit (see there).
+    lookups: dict[int, list[IndexKey]] = field(default_factory=dict)
+    seen: set[int] = field(default_factory=set)
+    index: DuplicateIndex | None = None
 
     async def record(self, conn: AsyncConnection, committed: set[int]) -> None:
-        """Add the committed complaints to the index (an `also` hook of `Store.apply`)."""
+        """Add the committed complaints to the index (an `also` hook of `Store.apply`).
+
+        On PostgreSQL, replicas route at the same time: two of them could each check one of
+        two repeats before the other's commit and route both, filing the problem twice. So
+        recording takes a transaction-scoped advisory lock (one recorder at a time, until
+        commit) and looks the batch's keys up again under it; a complaint indexed since the
+        check that the batch's first-of-their-kind may repeat raises `DuplicateRace`, and the
+        caller checks the batch again, now seeing it. SQLite has one daemon per store.
+        """
         chosen = [fp for fp in self.fingerprints if fp.complaint_id in committed]
+        if self.index is not None and conn.dialect.name == "postgresql" and chosen:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RECORD_LOCK})
+            await self.index.verify(conn, self, chosen)
         await remember(conn, chosen, self.keys)
 
 
@@ -237,6 +263,7 @@ class DuplicateIndex:
             own_keys = {fp.complaint_id: index_keys(fp) for fp in prints}
             keys = {fp.complaint_id: lookup_keys(fp, own_keys[fp.complaint_id]) for fp in prints}
             hits = await self._hits(conn, prints, keys)
+            seen = {cid for rows in hits.values() for cid, _ in rows}
             own = {fp.complaint_id for fp in prints}
             chosen = {
                 fp.complaint_id: self._choose(fp, keys[fp.complaint_id], hits, own) for fp in prints
@@ -283,7 +310,33 @@ class DuplicateIndex:
                 me = Candidate(fp, frozenset(), fp.complaint_id, fp.received_at)
             for key in own_keys[fp.complaint_id]:
                 earlier.setdefault(key.value, []).append(me)
-        return DuplicateCheck(matches, prints, own_keys)
+        return DuplicateCheck(matches, prints, own_keys, keys, seen, self)
+
+    async def verify(
+        self, conn: AsyncConnection, check: DuplicateCheck, chosen: Sequence[Fingerprint]
+    ) -> None:
+        """Raise `DuplicateRace` if a complaint indexed since `check` is one that a complaint
+        the batch routes as new repeats (called under the recorders' lock, in the batch's
+        transaction, so what it reads is every other batch committed so far)."""
+        roots = [fp for fp in chosen if fp.complaint_id not in check.matches]
+        if not roots:
+            return
+        keys = {fp.complaint_id: check.lookups[fp.complaint_id] for fp in roots}
+        hits = await self._hits(conn, roots, keys)
+        own = {fp.complaint_id for fp in check.fingerprints}
+        newcomers = {cid for rows in hits.values() for cid, _ in rows} - check.seen - own
+        if not newcomers:
+            return
+        found = await self._fingerprints(conn, newcomers)
+        for fp in roots:
+            via: dict[int, set[KeyKind]] = {}
+            for key in keys[fp.complaint_id]:
+                for cid, _ in hits.get(key.value, ()):
+                    if cid in found:
+                        via.setdefault(cid, set()).add(key.kind)
+            for cid, kinds in via.items():
+                if compare(fp, found[cid], frozenset(kinds), self.settings):
+                    raise DuplicateRace(f"complaint #{fp.complaint_id} may repeat #{cid}")
 
     def _in_batch(
         self, keys: list[IndexKey], earlier: Mapping[int, list[Candidate]]
@@ -356,9 +409,21 @@ class DuplicateIndex:
         return via
 
     async def prune(self, now: datetime) -> int:
-        """Forget complaints older than every window (they can no longer be matched)."""
-        cutoff = _epoch(now - self.settings.widest) - 86_400
+        """Forget complaints older than every window (they can no longer be matched).
+
+        Windows are measured between received times, not from now: a backlog (a mailbox read
+        again after a week down, a late call-center export) still to be routed is matched
+        against what came in around it, so nothing within the widest window of the oldest
+        complaint not yet routed is forgotten.
+        """
         async with self.engine.begin() as conn:
+            waiting = await conn.scalar(
+                select(func.min(complaints.c.received_at)).where(
+                    complaints.c.state.in_([State.NEW.value, State.CLASSIFIED.value])
+                )
+            )
+            oldest = now if waiting is None else min(now, waiting.astimezone(UTC))
+            cutoff = _epoch(oldest - self.settings.widest) - 86_400
             removed = await conn.execute(delete(duplicate_keys).where(duplicate_keys.c.at < cutoff))
             await conn.execute(
                 delete(duplicate_fingerprints).where(duplicate_fingerprints.c.at < cutoff)

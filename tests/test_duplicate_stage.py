@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Mapping, Sequence
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select, update
@@ -12,7 +13,9 @@ from muara.domain import Decision, DecisionMode, NewComplaint, State, Suggestion
 from muara.exporters.metrics import Metrics
 from muara.router.ruleset import RuleSet
 from muara.router.stage import RouteStage
+from muara.store.duplicate_index import DuplicateCheck, DuplicateIndex
 from muara.store.duplicate_tables import duplicate_fingerprints, duplicate_keys
+from muara.store.engine import create_engine
 from muara.store.records import ComplaintRecord
 from muara.store.repository import Store
 from muara.store.tables import complaints, decisions
@@ -142,9 +145,78 @@ async def test_the_stage_prunes_the_index_every_prune_minutes(
     assert keys > 0 and prints == 1
     # Ten days on, every window has passed; a stage that pruned within its period leaves it.
     clock.advance(10 * 86_400)
-    await route(store, monthly, [report("x1", "lampu PJU mati di gang 4", minutes=1)])
+    later = 10 * 24 * 60
+    await route(store, monthly, [report("x1", "lampu PJU mati di gang 4", minutes=later + 1)])
     assert await indexed(first) == (keys, 1)
     # An hourly stage prunes at its first batch: the complaint can no longer match, so it goes.
     hourly = stage(store, prune_minutes=60)
-    await route(store, hourly, [report("x2", "sampah menumpuk di TPS pasar", minutes=2)])
+    await route(store, hourly, [report("x2", "sampah menumpuk di TPS pasar", minutes=later + 2)])
     assert await indexed(first) == (0, 0)
+
+
+class CheckThenWait(DuplicateIndex):
+    """The real index whose check, once done, waits at a barrier: two replicas' route stages
+    both check before either commits, the interleaving that could route a repeat as new."""
+
+    def __init__(self, inner: DuplicateIndex, barrier: asyncio.Barrier) -> None:
+        super().__init__(inner.engine, settings=inner.settings, gazetteer=inner.gazetteer)
+        self.barrier = barrier
+        self.checks = 0
+
+    async def check(
+        self, records: Sequence[ComplaintRecord], agencies: Mapping[int, str | None] | None = None
+    ) -> DuplicateCheck:
+        found = await super().check(records, agencies)
+        self.checks += 1
+        if self.checks == 1:
+            await self.barrier.wait()
+        return found
+
+
+async def test_two_replicas_routing_two_repeats_at_once_file_one(pg_database: str) -> None:
+    engine = create_engine(pg_database)
+    try:
+        store = Store(engine, clock=FakeClock())
+        ids = [
+            stored.id
+            for stored in await store.store_many(
+                [
+                    (report("e1", POTHOLE_EMAIL), None),
+                    (report("x1", POTHOLE_TWEET, channel="x", minutes=30), None),
+                ]
+            )
+        ]
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(complaints).where(complaints.c.id.in_(ids)).values(state="CLASSIFIED")
+            )
+        barrier = asyncio.Barrier(2)
+        replicas = [stage(store), stage(store)]
+        for replica in replicas:
+            assert replica.duplicates is not None
+            replica.duplicates = CheckThenWait(replica.duplicates, barrier)
+        # Each replica holds one of the two complaints: both check an index without the other.
+        batches = [
+            await store.claim(State.CLASSIFIED, owner=f"r{n}", limit=1, lease_seconds=60)
+            for n in range(2)
+        ]
+        await asyncio.gather(
+            *(
+                replica.handle(batch, f"r{n}")
+                for n, (replica, batch) in enumerate(zip(replicas, batches, strict=True))
+            )
+        )
+        states = await rows(store, ids)
+        assert sorted(state for state, _ in states.values()) == ["DUPLICATE", "REVIEW"]
+        [root] = [cid for cid, (state, _) in states.items() if state == "REVIEW"]
+        assert {of for state, of in states.values() if state == "DUPLICATE"} == {root}
+        # The replica that committed second saw the race and checked its batch again.
+        races = [r.metrics.duplicate_races._value.get() for r in replicas]
+        assert sorted(races) == [0, 1]
+        async with engine.connect() as conn:
+            indexed = set(
+                (await conn.execute(select(duplicate_fingerprints.c.complaint_id))).scalars()
+            )
+        assert indexed == set(ids)
+    finally:
+        await engine.dispose()
