@@ -32,6 +32,7 @@ from muara.exporters.lapor.simulator import (
 )
 from muara.exporters.metrics import Metrics
 from muara.exporters.wiring import LaporExport, build_lapor_export
+from muara.heap import freeze_startup_heap
 from muara.ingest.base import Collector, ReportsProgress, Stored
 from muara.ingest.registry import build_collectors, spool_sources, transcript_sources
 from muara.privacy.retention import TASK_NAME, RetentionJob
@@ -281,6 +282,7 @@ class Daemon:
             )
         for folder in transcript_sources(settings):
             log.info("112 %s: drop call transcripts into %s", folder.name, folder.path / "inbox")
+        log.debug("start-up heap frozen: %d object(s)", freeze_startup_heap())
 
     async def _start_lapor(self, stack: AsyncExitStack, lapor: LaporSettings) -> LaporSettings:
         if lapor.base_url is not None:

@@ -3,11 +3,14 @@
     python bench/pipeline.py                  # 100,000 complaints, SQLite then PostgreSQL
     python bench/pipeline.py -n 20000 --backend sqlite
 
-Each stage runs on its own over the whole set (the real collector and stage workers, the
-starter model, the LAPOR! client over loopback HTTP), so its rate is measured alone; end to end
-is N over the sum of the stage times, as one daemon process does all of it. The simulator runs
-in a process of its own (`muara lapor-sim`), as LAPOR! is not on our CPU. Peak memory is the
-benchmark process's maximum resident set.
+Two runs, each in a process of its own on a fresh store (`--mode` picks one). "stages": each
+stage on its own over the whole set (the real collector and stage workers, the starter model,
+the LAPOR! client over loopback HTTP), so its rate is measured alone, and end to end is N over
+the sum of the stage times. "together": ingest and every stage worker at once in one process, as
+`muara run` has them, N over the wall time until the last is filed; there what one stage waits
+on (SQLite's thread, the simulator's answers) another uses the CPU for. The simulator runs in a
+process of its own (`muara lapor-sim`), as LAPOR! is not on our CPU. Peak memory is the
+process's maximum resident set.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -45,6 +49,7 @@ from muara.exporters.filing import FilingStage
 from muara.exporters.lapor.client import LaporClient
 from muara.exporters.lapor.simulator import default_institution_ids
 from muara.exporters.metrics import Metrics
+from muara.heap import freeze_startup_heap
 from muara.ingest.spool import SpoolCollector
 from muara.router.stage import RouteStage
 from muara.store.engine import create_engine, migrate
@@ -108,7 +113,39 @@ async def drain(worker: StageWorker) -> None:
         pass
 
 
-async def run_backend(url: str, n: int, workdir: Path, duplicates: bool = True) -> None:
+async def all_at_once(
+    ingest: Callable[[], Coroutine[Any, Any, None]], workers: list[StageWorker]
+) -> None:
+    """Ingest and every stage worker concurrently in this one process, as `muara run` has them:
+    each stage takes what the one before has committed, and what one waits on (SQLite's thread,
+    the simulator's answers) another uses the CPU for. Each worker stops once the stage before
+    it has stopped and it finds nothing left."""
+    ingested = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = [asyncio.create_task(ingest())]
+    tasks[0].add_done_callback(lambda _: ingested.set())
+    upstream_done = ingested
+    for worker in workers:
+        done = asyncio.Event()
+        tasks.append(asyncio.create_task(_follow(worker, upstream_done, done)))
+        upstream_done = done
+    await asyncio.gather(*tasks)
+
+
+async def _follow(worker: StageWorker, upstream: asyncio.Event, done: asyncio.Event) -> None:
+    try:
+        while True:
+            finished_before = upstream.is_set()
+            if not await worker.run_once():
+                if finished_before:
+                    return
+                await asyncio.sleep(0.01)
+    finally:
+        done.set()
+
+
+async def run_backend(
+    url: str, n: int, workdir: Path, duplicates: bool = True, together: bool = False
+) -> None:
     engine = create_engine(url)
     await migrate(engine)
     store = Store(engine)
@@ -159,15 +196,26 @@ async def run_backend(url: str, n: int, workdir: Path, duplicates: bool = True) 
         def worker(stage: Stage) -> Callable[[], Awaitable[None]]:
             return lambda: drain(StageWorker(stage, store, settings))
 
-        total = 0.0
-        total += await timed("ingest", n, ingest)
-        total += await timed("classify", n, worker(ClassifyStage(store, lambda: model, metrics)))
         router = RouterSettings(
             auto_route_threshold=0, duplicates=DuplicateDetectionSettings(enabled=duplicates)
         )
-        total += await timed("route", n, worker(RouteStage(store, router, metrics)))
         client = LaporClient(lapor, session)
-        total += await timed("export", n, worker(FilingStage(store, client, lapor, metrics)))
+        stages: list[Stage] = [
+            ClassifyStage(store, lambda: model, metrics),
+            RouteStage(store, router, metrics),
+            FilingStage(store, client, lapor, metrics),
+        ]
+        freeze_startup_heap()  # as `muara run` does once started (heap.py)
+        total = 0.0
+        if together:
+            start, cpu = time.perf_counter(), time.process_time()
+            await all_at_once(ingest, [StageWorker(stage, store, settings) for stage in stages])
+            total, cpu = time.perf_counter() - start, time.process_time() - cpu
+            print(f"  CPU time {cpu:.1f} s, {n / max(cpu, 1e-9):,.0f} complaints/s of it")
+        else:
+            total += await timed("ingest", n, ingest)
+            for stage in stages:
+                total += await timed(stage.name, n, worker(stage))
     simulator.terminate()
     await simulator.communicate()
     with record.open("rb") as lines:
@@ -176,7 +224,8 @@ async def run_backend(url: str, n: int, workdir: Path, duplicates: bool = True) 
     await engine.dispose()
     states = report.by_state()
     exported = states.get("EXPORTED", 0)
-    print(f"  {'end-to-end':<8} {n / total:>7,.0f} complaints/s  ({total:.1f} s)")
+    how = "all stages at once, as the daemon runs them" if together else "sum of the stage times"
+    print(f"  {'end-to-end':<8} {n / total:>7,.0f} complaints/s  ({total:.1f} s; {how})")
     print(f"  final states: {', '.join(f'{k} {v:,}' for k, v in sorted(states.items()))}")
     print(f"  the simulator recorded {filed:,} filings for {exported:,} EXPORTED complaints")
     print(f"  peak memory {peak_mb():,.0f} MB")
@@ -187,35 +236,57 @@ async def run_backend(url: str, n: int, workdir: Path, duplicates: bool = True) 
         raise SystemExit("complaints lost, stuck or filed more than once")
 
 
-async def main() -> None:
+async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=100_000, help="complaints to push through")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument(
         "--no-duplicates", action="store_true", help="route without duplicate detection"
     )
+    parser.add_argument(
+        "--mode",
+        choices=["stages", "together", "both"],
+        default="both",
+        help="each stage alone over all N (per-stage rates), all at once as the daemon runs "
+        "them, or both (each in a process of its own, so each has its own peak memory)",
+    )
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    if args.mode == "both" or len(backends) > 1:
+        modes = ["stages", "together"] if args.mode == "both" else [args.mode]
+        for backend in backends:
+            for mode in modes:
+                command = [sys.executable, __file__, "-n", str(args.n), "--backend", backend]
+                command += ["--mode", mode] + (["--no-duplicates"] if args.no_duplicates else [])
+                process = await asyncio.create_subprocess_exec(*command)
+                if await process.wait():
+                    return 1
+        return 0
     for backend in backends:
         workdir = Path(tempfile.mkdtemp(prefix="muara-bench-"))
         detection = "off" if args.no_duplicates else "on"
-        print(f"{backend}: {args.n:,} complaints, duplicate detection {detection}", flush=True)
+        together = args.mode == "together"
+        how = "all stages at once" if together else "one stage at a time"
+        print(
+            f"{backend}: {args.n:,} complaints, duplicate detection {detection}, {how}", flush=True
+        )
         try:
             if backend == "sqlite":
                 sqlite = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-                await run_backend(sqlite, args.n, workdir, not args.no_duplicates)
+                await run_backend(sqlite, args.n, workdir, not args.no_duplicates, together)
             else:
                 name = f"muara_bench_{uuid.uuid4().hex[:8]}"
                 admin = await asyncpg.connect(PG_ADMIN)
                 await admin.execute(f'CREATE DATABASE "{name}"')
                 try:
                     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-                    await run_backend(url, args.n, workdir, not args.no_duplicates)
+                    await run_backend(url, args.n, workdir, not args.no_duplicates, together)
                 finally:
                     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                     await admin.close()
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -169,6 +169,12 @@ _CONCEPT_STEMS: dict[str, tuple[str, ...]] = {
 _CONCEPT_WORDS = frozenset(
     word for patterns in _CONCEPT_STEMS.values() for pattern in patterns for word in pattern.split()
 )
+# The same table by pattern, and the first words of two-word patterns, for `concepts_of`.
+_CONCEPTS_OF_PATTERN: dict[str, tuple[str, ...]] = {}
+for _name, _patterns in _CONCEPT_STEMS.items():
+    for _pattern in _patterns:
+        _CONCEPTS_OF_PATTERN[_pattern] = (*_CONCEPTS_OF_PATTERN.get(_pattern, ()), _name)
+_PAIR_STARTS = frozenset(pattern.split()[0] for pattern in _CONCEPTS_OF_PATTERN if " " in pattern)
 
 
 def identity_keys(contact: str | None, text: str) -> frozenset[str]:
@@ -232,9 +238,11 @@ def _is_problem(word: str) -> bool:
 _LEVELS = ("jl:", "kel:", "kec:")
 
 
-@functools.lru_cache(maxsize=65_536)
 def _by_level(places: frozenset[str]) -> tuple[frozenset[str], ...]:
-    """A complaint's streets, kelurahan and kecamatan apart (cached: place sets repeat)."""
+    """A complaint's streets, kelurahan and kecamatan apart.
+
+    Not cached: place sets rarely repeat (a street and a kelurahan), and a cache of them kept
+    tens of thousands of small sets alive for the garbage collector to walk again and again."""
     return tuple(frozenset(p for p in places if p.startswith(level)) for level in _LEVELS)
 
 
@@ -292,13 +300,14 @@ def fingerprint(
     words: set[str] = set()
     terms: set[str] = set()
     for word in _WORD.findall(normal):
-        if len(word) < 2 or word in STOPWORDS or word.isdigit():
+        facts = _word_facts(word)
+        if facts is None:
             continue
-        stemmed = stem(word)
+        stemmed, compared, term = facts
         sequence.append(stemmed)
-        if word not in PLACE_WORDS and stemmed not in PLACE_WORDS:
+        if compared:
             words.add(stemmed)
-        if not ({word, stemmed} & _NOT_TERMS) and stemmed not in place_words:
+        if term and stemmed not in place_words:
             terms.add(stemmed)
     return Fingerprint(
         complaint_id=complaint_id,
@@ -313,14 +322,26 @@ def fingerprint(
     )
 
 
+@functools.lru_cache(maxsize=65_536)
+def _word_facts(word: str) -> tuple[str, bool, bool] | None:
+    """A word of a complaint as `fingerprint` reads it: None if it says nothing (too short, a
+    function word, a number), else its stem, whether the text is compared on it (not a word
+    naming a kind of place) and whether it may be a problem term. Cached: the same few tens of
+    thousands of words come back in every batch."""
+    if len(word) < 2 or word in STOPWORDS or word.isdigit():
+        return None
+    stemmed = stem(word)
+    compared = word not in PLACE_WORDS and stemmed not in PLACE_WORDS
+    return stemmed, compared, word not in _NOT_TERMS and stemmed not in _NOT_TERMS
+
+
 def concepts_of(sequence: Sequence[str]) -> frozenset[str]:
     """The problem concepts named in a sequence of stems (words, or adjacent pairs)."""
-    present = set(sequence) | {f"{a} {b}" for a, b in itertools.pairwise(sequence)}
-    return frozenset(
-        name
-        for name, patterns in _CONCEPT_STEMS.items()
-        if any(pattern in present for pattern in patterns)
-    )
+    found = {name for word in sequence for name in _CONCEPTS_OF_PATTERN.get(word, ())}
+    for first, second in itertools.pairwise(sequence):
+        if first in _PAIR_STARTS:
+            found.update(_CONCEPTS_OF_PATTERN.get(f"{first} {second}", ()))
+    return frozenset(found)
 
 
 class IndexKey(NamedTuple):
@@ -340,6 +361,7 @@ def _hash(kind: KeyKind, value: str | bytes) -> int:
 ANY_PROBLEM = "*"
 
 
+@functools.lru_cache(maxsize=65_536)
 def _place_key(place: str, concept: str) -> IndexKey:
     return IndexKey(KeyKind.PLACE, _hash(KeyKind.PLACE, f"{place}|{concept}"))
 
