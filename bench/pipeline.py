@@ -138,7 +138,7 @@ async def _follow(worker: StageWorker, upstream: asyncio.Event, done: asyncio.Ev
             if not await worker.run_once():
                 if finished_before:
                     return
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(worker.settings.idle_seconds)
     finally:
         done.set()
 
