@@ -17,8 +17,8 @@ import hashlib
 import io
 import json
 import random
-import resource
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -34,6 +34,10 @@ from muara.ingest.spool import SpoolCollector
 from muara.ingest.transcripts import TranscriptParser, transcript_collector
 from muara.store.engine import create_engine, migrate
 from muara.store.repository import Store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.measure import peak_mb
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 HEADER = "call_id,started_at,caller_name,caller_number,agent,category,summary,district,subdistrict"
@@ -88,11 +92,6 @@ def transcripts(n: int) -> list[tuple[str, bytes]]:
         call_id = f"112-BENCH-{i:06d}"
         made.append((f"{call_id}.{suffix}", data.replace(stem.encode(), call_id.encode(), 1)))
     return made
-
-
-def peak_mb() -> float:
-    """Peak resident memory of this process so far, in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def timed(label: str, n: int, unit: str, work: Callable[[], Awaitable[object]]) -> None:

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import base64
 import random
-import resource
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.measure import peak_mb
 from muara.domain import NewComplaint, RawInput
 from muara.ingest.base import Stored
 from muara.ingest.email import EmailCollector
@@ -84,11 +84,6 @@ def fill(server: Dovecot, account: Account, n: int) -> None:
             if len(batch) == APPEND_CHUNK or i == n - 1:
                 client.multiappend("INBOX", batch)
                 batch = []
-
-
-def peak_mb() -> float:
-    """The process's peak resident memory so far."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class TimingSink:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import resource
 import time
 
 import aiohttp
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def timed_gets(http: aiohttp.ClientSession, url: str, runs: int) -> list[float]:

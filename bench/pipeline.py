@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import random
 import re
-import resource
 import shutil
 import sys
 import tempfile
@@ -56,6 +55,10 @@ from muara.store.engine import create_engine, migrate
 from muara.store.repository import Store
 from muara.worker import Stage, StageWorker
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.measure import peak_mb
+
 HEADER = "call_id,started_at,caller_name,caller_number,category,summary,district,subdistrict\n"
 ROWS_PER_FILE = 10_000
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -85,11 +88,6 @@ def write_spool(inbox: Path, n: int, seed: int = 7) -> None:
         (inbox / f"calls-{start:07d}.csv").write_text("".join(lines), encoding="utf-8")
 
 
-def peak_mb() -> float:
-    """Peak resident memory of this process so far, in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 async def timed(label: str, n: int, work: Callable[[], Awaitable[None]]) -> float:
     """Run a stage over all N; print its rate by the wall clock and by this process's CPU time.
 
@@ -106,6 +104,11 @@ async def timed(label: str, n: int, work: Callable[[], Awaitable[None]]) -> floa
         f"{n / max(cpu, 1e-9):,.0f}/s of CPU time; peak {peak_mb():,.0f} MB)"
     )
     return elapsed
+
+
+async def drain_stream(stream: asyncio.StreamReader) -> None:
+    while await stream.readline():
+        pass
 
 
 async def drain(worker: StageWorker) -> None:
@@ -179,6 +182,8 @@ async def run_backend(
     ):
         pass
     simulator_url = match.group(1).decode()
+    # Its log goes on being read, or a full pipe would stall it mid-run.
+    stderr_drain = asyncio.create_task(drain_stream(simulator.stderr))
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
         lapor = LaporSettings(
             base_url=simulator_url,
@@ -217,7 +222,8 @@ async def run_backend(
             for stage in stages:
                 total += await timed(stage.name, n, worker(stage))
     simulator.terminate()
-    await simulator.communicate()
+    await simulator.wait()
+    await stderr_drain
     with record.open("rb") as lines:
         filed = sum(1 for _ in lines)
     report = await store.status()
