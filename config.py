@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from muara.privacy.settings import RetentionSettings
+from muara.router.patterns import PatternError, compile_pattern
 
 DEFAULT_DATA_DIR = Path("muara-data")
 ENV_PREFIX = "MUARA_"
@@ -380,8 +381,6 @@ class RuleSettings(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> RuleSettings:
-        import re
-
         where = f"rule {self.name!r}"
         actions = [self.route_to is not None, self.review, self.discard is not None]
         if sum(actions) != 1:
@@ -396,8 +395,8 @@ class RuleSettings(BaseModel):
             raise ValueError(f"{where}: an empty list would never match; leave it out")
         if self.pattern is not None:
             try:
-                re.compile(self.pattern, re.IGNORECASE)
-            except re.error as err:
+                compile_pattern(self.pattern)
+            except PatternError as err:
                 raise ValueError(f"{where}: pattern is not a valid regex: {err}") from err
         return self
 

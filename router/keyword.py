@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from muara.classify.text import normalise
 from muara.domain import Suggestion
+from muara.router.patterns import compile_pattern
 from muara.store.records import ComplaintRecord
 
 # How much of the pattern a decision's reason quotes (the pattern is config, never complaint text).
@@ -35,11 +35,12 @@ def quoted(pattern: str) -> str:
 
 
 class KeywordMatch:
-    """Holds when the pattern is found (case-insensitively) in the normalised subject and text."""
+    """Holds when the pattern is found (case-insensitively) in the normalised subject and text;
+    matched by RE2, so no pattern can stall the router (router/patterns.py)."""
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
-        self._regex = re.compile(pattern, re.IGNORECASE)
+        self._regex = compile_pattern(pattern)
 
     def matches(self, complaint: ComplaintRecord, suggestion: Suggestion | None) -> str | None:
         """Names the pattern when it is found; what it found is complaint text and is not said."""

@@ -503,6 +503,15 @@ discard = "advertising"
             "rule 'a': pattern is not a valid regex",
         ),
         (
+            [{"name": "a", "pattern": r"(air)\s+\1", "review": True}],
+            "rule 'a': pattern is not a valid regex: invalid escape sequence: \\1 (RE2 syntax: "
+            "no backreferences or lookaround",
+        ),
+        (
+            [{"name": "a", "pattern": "air(?!mati)", "review": True}],
+            "rule 'a': pattern is not a valid regex: invalid perl operator: (?!",
+        ),
+        (
             [{"name": "a", "pattern": "x"}],
             "rule 'a': give exactly one of route_to, review = true, discard",
         ),
@@ -527,6 +536,23 @@ def test_bad_rules_are_refused_at_load_naming_the_rule(
 ) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings(router={"rules": rules})
+
+
+def test_a_pattern_that_would_backtrack_for_ever_in_re_answers_at_once() -> None:
+    """`(\\w+\\s?)+$` against words that end in "!": Python's `re` tries every way of splitting
+    the words (6 s for three "jalan rusak", doubling with each word); RE2 answers in one pass.
+    Under `re` this test would hang until the suite's timeout, not pass."""
+    rules = configured(
+        {"name": "nested", "pattern": r"(\w+\s?)+$", "review": True},
+        {"name": "water", "pattern": r"\bPDAM\b|air mati", "route_to": "PDAM"},
+        emergency_rule=False,
+    )
+    stalled = complaint("jalan rusak " * 40 + "! air mati sejak pagi !")
+    outcome = rules.apply(stalled, None)
+    assert outcome.rule == "water"
+    assert not outcome.failures
+    assert rules.apply(complaint("jalan rusak"), None).rule == "nested"
+    assert rules.apply(complaint("Air MATI di Gubeng !"), None).rule == "water"
 
 
 def test_unknown_agency_codes_are_named_by_rule() -> None:
