@@ -29,12 +29,6 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-# SQLite's memory for the whole process (page caches of every pooled connection, each on a
-# thread of its own): past this it recycles cache pages instead of growing. Without it, each
-# connection the duplicate check ever ran on kept its own cache full (store/duplicate_index.py).
-SQLITE_HEAP_LIMIT = 64 * 1024 * 1024
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers (status, /metrics) run while a stage writes; NORMAL sync is durable in WAL.
@@ -42,7 +36,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA soft_heap_limit={SQLITE_HEAP_LIMIT}")
     cursor.close()
 
 
