@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import os
 import tomllib
+import typing
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from pydantic_settings import (
 
 from muara.privacy.settings import RetentionSettings
 from muara.router.patterns import PatternError, compile_pattern
+from muara.section import Section
 
 DEFAULT_DATA_DIR = Path("muara-data")
 ENV_PREFIX = "MUARA_"
@@ -36,7 +38,7 @@ class ConfigError(Exception):
     """A configuration that cannot be used, with the field at fault named."""
 
 
-class StoreSettings(BaseModel):
+class StoreSettings(Section):
     """Where complaints are kept."""
 
     url: str | None = Field(
@@ -47,14 +49,14 @@ class StoreSettings(BaseModel):
     echo: bool = Field(False, description="Log every SQL statement (debugging only)")
 
 
-class HttpSettings(BaseModel):
+class HttpSettings(Section):
     """The daemon's own HTTP server: /healthz, /readyz, /metrics."""
 
     host: str = Field("127.0.0.1", description="Address to listen on")
     port: int = Field(8470, ge=0, le=65535, description="Port to listen on (0: any free port)")
 
 
-class WorkerSettings(BaseModel):
+class WorkerSettings(Section):
     """How stage workers claim and process work."""
 
     batch_size: int = Field(200, ge=1, le=10_000, description="Complaints claimed per batch")
@@ -84,7 +86,7 @@ class WorkerSettings(BaseModel):
     )
 
 
-class CsvColumns(BaseModel):
+class CsvColumns(Section):
     """Which CSV column holds which complaint field (a vendor's export layout)."""
 
     source_id: str = Field("call_id", description="Unique id of the call in the vendor's system")
@@ -135,7 +137,7 @@ COLUMN_PRESETS: dict[str, tuple[dict[str, str | None], str]] = {
 }
 
 
-class SpoolSource(BaseModel):
+class SpoolSource(Section):
     """A folder a call-center system drops CSV or JSON Lines exports into."""
 
     name: str = Field(description="Unique name of this source (used in metrics and status)")
@@ -169,7 +171,7 @@ class SpoolSource(BaseModel):
         return self
 
 
-class TranscriptSource(BaseModel):
+class TranscriptSource(Section):
     """A folder the 112 center's speech-to-text drops call transcripts into (JSON or text)."""
 
     name: str = Field(description="Unique name of this source (used in metrics and status)")
@@ -187,7 +189,7 @@ class TranscriptSource(BaseModel):
     )
 
 
-class XSource(BaseModel):
+class XSource(Section):
     """An X (Twitter) feed read with the API v2: mentions of accounts and recent-search queries."""
 
     name: str = Field(description="Unique name of this source (used in metrics and cursors)")
@@ -243,7 +245,7 @@ class XSource(BaseModel):
         return self
 
 
-class ImapMailbox(BaseModel):
+class ImapMailbox(Section):
     """A mailbox citizens write to, read over IMAP; one `[[email]]` block per mailbox."""
 
     name: str = Field(description="Unique name of this source (used in metrics, cursors, status)")
@@ -309,7 +311,7 @@ class ImapMailbox(BaseModel):
 _LOOPBACK_HOSTS = frozenset({"localhost", "::1"} | {f"127.0.0.{n}" for n in range(1, 255)})
 
 
-class ClassifierSettings(BaseModel):
+class ClassifierSettings(Section):
     """Which model names the responsible agency."""
 
     model_path: Path | None = Field(
@@ -351,7 +353,7 @@ class ClassifierSettings(BaseModel):
     )
 
 
-class RuleSettings(BaseModel):
+class RuleSettings(Section):
     """One `[[router.rules]]` block: every predicate given must hold; exactly one action."""
 
     model_config = {"extra": "forbid"}
@@ -401,7 +403,7 @@ class RuleSettings(BaseModel):
         return self
 
 
-class DuplicateDetectionSettings(BaseModel):
+class DuplicateDetectionSettings(Section):
     """[router.duplicates]: linking the same complaint from several channels to the first."""
 
     enabled: bool = Field(True, description="Link repeats to the first complaint as DUPLICATE")
@@ -423,7 +425,7 @@ class DuplicateDetectionSettings(BaseModel):
     )
 
 
-class RouterSettings(BaseModel):
+class RouterSettings(Section):
     """How confident the classifier must be for a complaint to skip review, and the rules."""
 
     auto_route_threshold: float = Field(
@@ -445,12 +447,12 @@ class RouterSettings(BaseModel):
         names = [rule.name for rule in self.rules]
         if self.emergency_rule:
             names.append("emergency-112")
-        if repeated := sorted({name for name in names if names.count(name) > 1}):
+        if repeated := repeated_names(names):
             raise ValueError(f"router.rules: rule names must be unique; repeated: {repeated}")
         return self
 
 
-class LaporSettings(BaseModel):
+class LaporSettings(Section):
     """The SP4N-LAPOR! v3 integration (see shared/lapor-v3.md); every path is configurable."""
 
     enabled: bool = Field(True, description="File routed complaints into LAPOR!")
@@ -577,7 +579,7 @@ class LaporSettings(BaseModel):
         return self
 
 
-class SlaSettings(BaseModel):
+class SlaSettings(Section):
     """SLA clocks in Indonesian working days (lapor-v3.md, "Rules that bind the agencies").
 
     National holidays and collective leave (cuti bersama) come from the `holidays` library; these
@@ -603,7 +605,7 @@ class SlaSettings(BaseModel):
     due_soon_hours: float = Field(24.0, gt=0, description="'Due soon' means within this many hours")
 
 
-class ReviewSettings(BaseModel):
+class ReviewSettings(Section):
     """The coordinators' review desk, served by the daemon's HTTP server under /review/."""
 
     enabled: bool = Field(True, description="Serve the review desk at /review/")
@@ -620,6 +622,30 @@ class ReviewSettings(BaseModel):
         10, ge=1, description="Login attempts one client address may make per minute"
     )
     page_size: int = Field(50, ge=10, le=500, description="Complaints per page of the queue")
+
+
+def repeated_names(names: list[str]) -> list[str]:
+    """The names given more than once, sorted."""
+    return sorted({name for name in names if names.count(name) > 1})
+
+
+def shared_call_channels(sources: list[SpoolSource | TranscriptSource]) -> list[str]:
+    """Why these call sources cannot share their channels, one line per shared channel.
+
+    A call is stored once per (channel, call id): that is what makes re-reading a file harmless.
+    Two call systems number their calls independently, so on one channel the second system's
+    call 1042 would be taken for the first's and silently dropped.
+    """
+    by_channel: dict[str, list[str]] = {}
+    for source in sources:
+        by_channel.setdefault(source.channel, []).append(source.name)
+    return [
+        f"sources {', '.join(repr(name) for name in names)} all record under channel "
+        f"{channel!r}: a call id both systems use would be taken for one complaint and the "
+        "later call lost; give each source its own `channel`"
+        for channel, names in sorted(by_channel.items())
+        if len(names) > 1
+    ]
 
 
 class Settings(BaseSettings):
@@ -655,6 +681,20 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(
         default_factory=RetentionSettings, description="Personal data retention"
     )
+
+    @model_validator(mode="after")
+    def _distinct_sources(self) -> Settings:
+        sources: list[SpoolSource | TranscriptSource | XSource | ImapMailbox] = [
+            *self.spool,
+            *self.transcripts,
+            *self.x,
+            *self.email,
+        ]
+        if repeated := repeated_names([source.name for source in sources]):
+            raise ValueError(f"source names must be unique; repeated: {', '.join(repeated)}")
+        if shared := shared_call_channels([*self.spool, *self.transcripts]):
+            raise ValueError("; ".join(shared))
+        return self
 
     @property
     def store_url(self) -> str:
@@ -711,8 +751,36 @@ def _describe(err: ValidationError, origin: str) -> str:
     lines = [f"{origin}: invalid configuration"]
     for problem in err.errors():
         where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        lines.append(f"  {where}: {problem['msg']}")
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            known = _keys_beside(problem["loc"][:-1])
+            message = f"unknown key (misspelt?); known here: {', '.join(known)}"
+        lines.append(f"  {where}: {message}")
     return "\n".join(lines)
+
+
+def _keys_beside(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the section at `loc` (a path into Settings; list indexes skipped) declares."""
+    model: type[BaseModel] = Settings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        inner = _section_of(field.annotation) if field is not None else None
+        if inner is None:
+            return []
+        model = inner
+    return sorted(model.model_fields)
+
+
+def _section_of(annotation: Any) -> type[BaseModel] | None:
+    """The section model a field holds: itself, or the item of a list of sections."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        if (found := _section_of(argument)) is not None:
+            return found
+    return None
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:

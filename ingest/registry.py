@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from muara.classify.relevance_model import open_relevance
-from muara.config import Settings, SpoolSource, TranscriptSource
+from muara.config import (
+    Settings,
+    SpoolSource,
+    TranscriptSource,
+    repeated_names,
+    shared_call_channels,
+)
 from muara.demo.seed import DEMO_SPOOL, DEMO_TRANSCRIPTS, seed_demo_spool, seed_demo_transcripts
 from muara.ingest.base import Collector
 from muara.ingest.email import EmailCollector
@@ -52,14 +58,18 @@ def build_collectors(
     daemon's shutdown event, which collectors that wait on their source (IMAP IDLE) watch;
     `metrics` counts what collectors meet beyond the sink's counts (X rate limits).
     """
-    collectors: list[Collector] = [SpoolCollector(source) for source in spool_sources(settings)]
+    spools, transcripts = spool_sources(settings), transcript_sources(settings)
+    # Settings checks the configured sources; this also covers the demo's.
+    if shared := shared_call_channels([*spools, *transcripts]):
+        raise ValueError("; ".join(shared))
+    collectors: list[Collector] = [SpoolCollector(source) for source in spools]
     if settings.email:
         if engine is None:
             raise ValueError("e-mail sources need the store: pass engine= to build_collectors")
         collectors.extend(
             EmailCollector(mailbox, engine, clock=clock, stop=stop) for mailbox in settings.email
         )
-    collectors.extend(transcript_collector(source) for source in transcript_sources(settings))
+    collectors.extend(transcript_collector(source) for source in transcripts)
     if settings.x:
         if engine is None:
             raise ValueError("X sources keep their position in the store: pass engine=")
@@ -74,7 +84,6 @@ def build_collectors(
                     relevance=functools.partial(open_relevance, settings),
                 )
             )
-    names = [collector.name for collector in collectors]
-    if duplicates := sorted({name for name in names if names.count(name) > 1}):
+    if duplicates := repeated_names([collector.name for collector in collectors]):
         raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
     return collectors

@@ -6,7 +6,9 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
+
+from muara.section import Section
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -23,7 +25,7 @@ def parse_duration(value: Any) -> Any:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
-class RetentionSettings(BaseModel):
+class RetentionSettings(Section):
     """Anonymising finished complaints (README, "Personal data")."""
 
     enabled: bool = Field(True, description="Run the retention job in the daemon")

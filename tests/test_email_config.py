@@ -92,6 +92,5 @@ def test_the_registry_builds_one_collector_per_mailbox(
     assert all(isinstance(c, EmailCollector) and c.channel == "email" for c in collectors)
     with pytest.raises(ValueError, match="engine"):
         build_collectors(settings)
-    same = load_settings(_toml(tmp_path, (MAILBOX + 'password_env = "PW"\n') * 2))
-    with pytest.raises(ValueError, match="unique"):
-        build_collectors(same, engine=engine)
+    with pytest.raises(ConfigError, match="source names must be unique; repeated: aduan"):
+        load_settings(_toml(tmp_path, (MAILBOX + 'password_env = "PW"\n') * 2))
