@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from muara.domain import NewComplaint, RawInput
+from muara.domain import NewComplaint, RawInput, State
 from muara.ingest.base import Stored, StoreOutcome
 from muara.store.followups_tables import complaint_messages
 from muara.store.records import Clock
@@ -28,13 +28,16 @@ class Followups:
         """The complaint one of `source_ids` belongs to (as itself or as a follow-up).
 
         Only a message from the same reporter continues a complaint: a stranger replying to a
-        thread is a complaint of their own.
+        thread is a complaint of their own. Neither does a discarded complaint (an auto-reply, a
+        word of thanks): nobody reads it again, so what its reporter writes next, perhaps the
+        real complaint, must stand on its own.
         """
         if not source_ids:
             return None
         async with self.engine.connect() as conn:
+            live = complaints.c.state != State.DISCARDED.value
             direct = select(complaints.c.id, complaints.c.reporter_contact).where(
-                complaints.c.channel == channel, complaints.c.source_id.in_(list(source_ids))
+                complaints.c.channel == channel, complaints.c.source_id.in_(list(source_ids)), live
             )
             via_message = (
                 select(complaints.c.id, complaints.c.reporter_contact)
@@ -42,6 +45,7 @@ class Followups:
                 .where(
                     complaint_messages.c.channel == channel,
                     complaint_messages.c.source_id.in_(list(source_ids)),
+                    live,
                 )
             )
             rows = (await conn.execute(direct.union(via_message))).all()

@@ -43,6 +43,20 @@ async def test_a_reply_from_the_same_reporter_joins_the_thread(
     assert (await store.status()).by_state() == {"NEW": 1}
 
 
+async def test_a_reply_to_a_discarded_complaint_stands_on_its_own(
+    store: Store, clock: FakeClock
+) -> None:
+    followups = Followups(store.engine, clock=clock)
+    reporter = complaint(1).reporter.contact
+    thanks = dataclasses.replace(complaint(1, channel="email"), discard_reason="rule:terima-kasih")
+    await store.store(thanks, None)
+    assert (await store.status()).by_state() == {"DISCARDED": 1}
+    assert await followups.find_thread("email", ["call-1"], reporter) is None
+    # Its reply, stored as a complaint of its own, is the thread a later reply continues.
+    reply = await store.store(complaint(2, channel="email"), None)
+    assert await followups.find_thread("email", ["call-1", "call-2"], reporter) == reply.id
+
+
 async def test_contact_matching_ignores_case_and_spaces(store: Store, clock: FakeClock) -> None:
     followups = Followups(store.engine, clock=clock)
     mail = dataclasses.replace(
