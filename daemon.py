@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from muara.classify.holder import ModelHolder, open_classifier
 from muara.classify.stage import ClassifyStage
 from muara.classify.starter import STARTER_AGENCIES
-from muara.config import LaporSettings, Settings
+from muara.config import Settings
 from muara.domain import NewComplaint, RawInput
 from muara.exporters.backlog import BacklogCollector
 from muara.exporters.lapor.simulator import (
@@ -31,6 +31,7 @@ from muara.exporters.lapor.simulator import (
     default_institutions,
 )
 from muara.exporters.metrics import Metrics
+from muara.exporters.settings import LaporSettings
 from muara.exporters.wiring import LaporExport, build_lapor_export
 from muara.heap import freeze_startup_heap
 from muara.ingest.base import Collector, ReportsProgress, Stored

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import asyncpg
 
-from muara.config import SpoolSource, TranscriptSource
 from muara.ingest.call_logs import CallLogParser
+from muara.ingest.settings import SpoolSource, TranscriptSource
 from muara.ingest.spool import SpoolCollector
 from muara.ingest.transcripts import TranscriptParser, transcript_collector
 from muara.store.engine import create_engine, migrate

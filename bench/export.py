@@ -32,12 +32,13 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from muara.classify.starter import STARTER_AGENCIES
-from muara.config import LaporSettings, WorkerSettings, load_settings
+from muara.config import WorkerSettings, load_settings
 from muara.daemon import Daemon
 from muara.domain import NewComplaint, State
 from muara.exporters.filing import FilingStage
 from muara.exporters.lapor.simulator import default_institution_ids
 from muara.exporters.metrics import Metrics
+from muara.exporters.settings import LaporSettings
 from muara.store.engine import create_engine, migrate
 from muara.store.records import Change
 from muara.store.repository import Store

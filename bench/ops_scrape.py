@@ -29,12 +29,12 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from sqlalchemy import update
 
-from muara.config import ReviewSettings
 from muara.domain import NewComplaint, Reporter, State
 from muara.exporters.backlog import BacklogCollector
 from muara.exporters.metrics import Metrics
 from muara.exporters.sla_report import ExportCollector
 from muara.review.app import mount_review
+from muara.review.settings import ReviewSettings
 from muara.store.engine import create_engine, migrate
 from muara.store.repository import Store
 from muara.store.tables import complaints

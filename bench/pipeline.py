@@ -36,20 +36,17 @@ from pydantic import SecretStr
 from muara.classify.model import load_model
 from muara.classify.stage import ClassifyStage
 from muara.classify.starter import STARTER_AGENCIES, ensure_starter_model, starter_examples
-from muara.config import (
-    DuplicateDetectionSettings,
-    LaporSettings,
-    RouterSettings,
-    SpoolSource,
-    WorkerSettings,
-)
+from muara.config import WorkerSettings
 from muara.daemon import MeteredSink
 from muara.exporters.filing import FilingStage
 from muara.exporters.lapor.client import LaporClient
 from muara.exporters.lapor.simulator import default_institution_ids
 from muara.exporters.metrics import Metrics
+from muara.exporters.settings import LaporSettings
 from muara.heap import freeze_startup_heap
+from muara.ingest.settings import SpoolSource
 from muara.ingest.spool import SpoolCollector
+from muara.router.settings import DuplicateDetectionSettings, RouterSettings
 from muara.router.stage import RouteStage
 from muara.store.engine import create_engine, migrate
 from muara.store.repository import Store

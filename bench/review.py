@@ -26,9 +26,10 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from muara.config import ReviewSettings, SlaSettings
 from muara.domain import NewComplaint, Reporter
+from muara.exporters.settings import SlaSettings
 from muara.review.context import forwarding_deadline
+from muara.review.settings import ReviewSettings
 from muara.store.engine import create_engine, migrate
 from muara.store.repository import Store
 from muara.store.review_accounts import Role

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from muara.classify.location import Gazetteer
 from muara.classify.starter import starter_examples
-from muara.config import RouterSettings
 from muara.domain import State, Suggestion
 from muara.router.configured import ruleset_from
+from muara.router.settings import RouterSettings
 from muara.store.records import ComplaintRecord
 
 README = Path(__file__).resolve().parents[1] / "README.md"

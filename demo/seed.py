@@ -6,7 +6,7 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-from muara.config import SpoolSource, TranscriptSource
+from muara.ingest.settings import SpoolSource, TranscriptSource
 
 DEMO_SPOOL = "demo"
 DEMO_FILE = "callcenter-sample.csv"

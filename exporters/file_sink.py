@@ -21,11 +21,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from muara.config import LaporSettings
 from muara.domain import State
 from muara.exporters.filing import filing_input, reference
 from muara.exporters.lapor.payload import build_filing_body
 from muara.exporters.metrics import Metrics
+from muara.exporters.settings import LaporSettings
 from muara.exporters.tracking import classification_id, classification_of
 from muara.store.outbox import ExportState, Outbox
 from muara.store.records import Change, ComplaintRecord

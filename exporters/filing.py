@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from muara.config import LaporSettings, SlaSettings
 from muara.domain import State
 from muara.exporters.attachments import load_attachments
 from muara.exporters.breaker import STATE_VALUES, BreakerState, CircuitBreaker
@@ -42,6 +41,7 @@ from muara.exporters.metrics import Metrics
 from muara.exporters.outcomes import Kind, Outcome
 from muara.exporters.ratelimit import TokenBucket
 from muara.exporters.retry import RetryPolicy
+from muara.exporters.settings import LaporSettings, SlaSettings
 from muara.exporters.tracking import (
     Filed,
     Tracker,

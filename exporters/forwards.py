@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from muara.config import LaporSettings
 from muara.exporters.breaker import CircuitBreaker
 from muara.exporters.lapor.client import LaporClient
 from muara.exporters.lapor.errors import (
@@ -27,6 +26,7 @@ from muara.exporters.lapor.errors import (
 )
 from muara.exporters.outcomes import Kind, Outcome
 from muara.exporters.retry import RetryPolicy
+from muara.exporters.settings import LaporSettings
 from muara.store.lapor_tables import lapor_forwards
 from muara.store.records import Clock, ComplaintRecord
 

@@ -23,12 +23,12 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from muara.config import LaporSettings, SlaSettings
 from muara.domain import State, check_transition
 from muara.exporters.lapor.client import LaporClient
 from muara.exporters.lapor.errors import LaporError
 from muara.exporters.lapor.payload import WIB
 from muara.exporters.metrics import Metrics
+from muara.exporters.settings import LaporSettings, SlaSettings
 from muara.exporters.sla import followup_due
 from muara.exporters.tracking import calendar_from, rules_from
 from muara.store.lapor_tables import lapor_followups, lapor_status_history, lapor_tracking

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from muara.config import LaporSettings, SlaSettings
+from muara.exporters.settings import LaporSettings, SlaSettings
 from muara.exporters.sla import Classification, SlaRules, WorkingCalendar, followup_due
 from muara.store.lapor_tables import lapor_tracking
 

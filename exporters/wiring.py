@@ -11,13 +11,14 @@ from datetime import timedelta
 
 import aiohttp
 
-from muara.config import LaporSettings, Settings
+from muara.config import Settings
 from muara.exporters.file_sink import FileSinkStage
 from muara.exporters.filing import FilingStage
 from muara.exporters.institutions import agency_names, sync_institutions
 from muara.exporters.lapor.client import LaporClient
 from muara.exporters.lapor.errors import LaporError
 from muara.exporters.metrics import Metrics
+from muara.exporters.settings import LaporSettings
 from muara.exporters.sla_report import ExportCollector
 from muara.exporters.status_sync import StatusSync
 from muara.store.records import Clock

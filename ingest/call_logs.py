@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from muara.config import SpoolSource
 from muara.ingest.csv_rows import parse_csv
 from muara.ingest.jsonl_rows import parse_jsonl
 from muara.ingest.rows import ParsedFile
+from muara.ingest.settings import SpoolSource
 
 CSV_SUFFIXES = (".csv",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 
-from muara.config import SpoolSource
 from muara.domain import RawInput
 from muara.ingest.rows import (
     CONFLICTING_ROW,
@@ -37,6 +36,7 @@ from muara.ingest.rows import (
     printable,
     zone,
 )
+from muara.ingest.settings import SpoolSource
 
 # The shared names tests and callers know from here.
 __all__ = [

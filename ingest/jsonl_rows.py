@@ -11,7 +11,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from muara.config import SpoolSource
 from muara.domain import RawInput
 from muara.ingest.rows import (
     CONFLICTING_ROW,
@@ -36,6 +35,7 @@ from muara.ingest.rows import (
     printable,
     zone,
 )
+from muara.ingest.settings import SpoolSource
 
 NOT_JSON_LINES = "NotJsonLines"
 JSONL_CONTENT_TYPE = "application/jsonl"

@@ -9,19 +9,15 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from muara.classify.relevance_model import open_relevance
-from muara.config import (
-    Settings,
-    SpoolSource,
-    TranscriptSource,
-    repeated_names,
-    shared_call_channels,
-)
+from muara.config import Settings
 from muara.demo.seed import DEMO_SPOOL, DEMO_TRANSCRIPTS, seed_demo_spool, seed_demo_transcripts
 from muara.ingest.base import Collector
 from muara.ingest.email import EmailCollector
+from muara.ingest.settings import SpoolSource, TranscriptSource, shared_call_channels
 from muara.ingest.spool import SpoolCollector
 from muara.ingest.transcripts import transcript_collector
 from muara.ingest.x.collector import XCollector
+from muara.section import repeated_names
 from muara.store.records import Clock, utc_now
 
 if TYPE_CHECKING:

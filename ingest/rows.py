@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from muara.config import CsvColumns
 from muara.domain import NewComplaint, RawInput, Reporter
+from muara.ingest.settings import CsvColumns
 
 # Error classes of quarantine records, as the store keeps them.
 MALFORMED_ROW = "MalformedRow"
@@ -142,7 +142,7 @@ def encoding_problem(value: str) -> str | None:
     return None
 
 
-# The complaint fields a call-log row maps (config.CsvColumns); the first three must be there.
+# The complaint fields a call-log row maps (settings.CsvColumns); the first three must be there.
 REQUIRED_FIELDS = ("source_id", "received_at", "text")
 OPTIONAL_FIELDS = (
     "reporter_name",

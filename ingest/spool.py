@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from muara.config import SpoolSource
 from muara.domain import NewComplaint, RawInput
 from muara.errors import error_summary
 from muara.ingest.base import IngestSink, PollReport, Stored
 from muara.ingest.call_logs import CallLogParser
 from muara.ingest.rows import ParsedFile, check_timezone
+from muara.ingest.settings import SpoolSource
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from muara.config import TranscriptSource
 from muara.domain import NewComplaint, RawInput, Reporter
 from muara.ingest.rows import ParsedFile, file_error, zone
+from muara.ingest.settings import TranscriptSource
 from muara.ingest.spool import CHUNK_ROWS, SpoolCollector
 from muara.ingest.transcript_parse import Transcript, TranscriptError, read_json, read_text
 

@@ -13,10 +13,10 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from muara.config import ReviewSettings
 from muara.exporters.metrics import Metrics
 from muara.review import auth, views
 from muara.review.context import REVIEW, Deadline, ReviewContext, build_context
+from muara.review.settings import ReviewSettings
 from muara.store.records import Clock
 from muara.web import OpsContext
 

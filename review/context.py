@@ -9,9 +9,10 @@ from datetime import datetime
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from muara.config import ReviewSettings, SlaSettings
 from muara.exporters.metrics import Metrics
+from muara.exporters.settings import SlaSettings
 from muara.exporters.tracking import calendar_from
+from muara.review.settings import ReviewSettings
 from muara.review.throttle import LoginThrottle
 from muara.store.records import Clock
 from muara.store.review import Decided, ReviewDesk

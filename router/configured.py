@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from muara.classify.location import Gazetteer
-from muara.config import RouterSettings, RuleSettings
 from muara.domain import Decision, DecisionMode, State, Suggestion
 from muara.router.channel_rule import ChannelMatch
 from muara.router.emergency import EmergencyRule
 from muara.router.keyword import KeywordMatch
 from muara.router.location_rule import LocationMatch
 from muara.router.ruleset import Rule, RuleSet
+from muara.router.settings import RouterSettings, RuleSettings
 from muara.router.suggested_rule import SuggestedAgencyMatch
 from muara.store.records import ComplaintRecord
 

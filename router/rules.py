@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from muara.config import RouterSettings
 from muara.domain import Decision, DecisionMode, State, Suggestion
+from muara.router.settings import RouterSettings
 
 # Labels a model may use to say "no agency: a person must look" (see classify.training), and
 # "a local-office matter, but no known office serves where it is" (see classify.location).

@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from muara.classify.location import Gazetteer
-from muara.config import DuplicateDetectionSettings, RouterSettings
 from muara.domain import Decision, DecisionMode, State, Suggestion
 from muara.exporters.metrics import Metrics
 from muara.router.duplicates import DuplicateMatch, DuplicateSettings
 from muara.router.rules import decide
 from muara.router.ruleset import RuleSet, default_ruleset
+from muara.router.settings import DuplicateDetectionSettings, RouterSettings
 from muara.store.duplicate_index import DuplicateCheck, DuplicateIndex, DuplicateRace
 from muara.store.records import Change, ComplaintRecord
 from muara.store.repository import Store

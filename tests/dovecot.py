@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from imapclient import IMAPClient
 
-from muara.config import ImapMailbox
+from muara.ingest.settings import ImapMailbox
 
 HOST = "127.0.0.1"
 # The same server on a second loopback address advertises no IDLE: the polling fallback.

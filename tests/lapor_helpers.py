@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from muara.config import LaporSettings, WorkerSettings
+from muara.config import WorkerSettings
 from muara.domain import NewComplaint, RawInput, Reporter, State
 from muara.exporters.filing import FilingStage, reference
 from muara.exporters.lapor.client import LaporClient
@@ -24,6 +24,7 @@ from muara.exporters.lapor.simulator import (
 )
 from muara.exporters.metrics import Metrics
 from muara.exporters.retry import RetryPolicy
+from muara.exporters.settings import LaporSettings
 from muara.store.records import Change
 from muara.store.repository import Store
 from muara.store.tables import complaints, exports

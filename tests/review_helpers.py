@@ -13,12 +13,12 @@ from aiohttp import web
 from playwright.async_api import Browser, async_playwright
 from prometheus_client import CollectorRegistry
 
-from muara.config import ReviewSettings
 from muara.domain import Decision, DecisionMode, NewComplaint, Reporter, State, Suggestion
 from muara.exporters.metrics import Metrics
 from muara.review.app import mount_review
 from muara.review.context import Deadline, ReviewContext
 from muara.review.passwords import hash_password
+from muara.review.settings import ReviewSettings
 from muara.store.records import Change
 from muara.store.repository import Store
 from muara.store.review_accounts import Role, User

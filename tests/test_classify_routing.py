@@ -7,9 +7,9 @@ import math
 import pytest
 
 from muara.classify.location import LOCAL_OFFICE_LABEL
-from muara.config import RouterSettings
 from muara.domain import DecisionMode, State, Suggestion
 from muara.router.rules import decide
+from muara.router.settings import RouterSettings
 
 GLOBAL = RouterSettings(auto_route_threshold=0.8)
 THRESHOLDS = {"DLH": 0.6, "DINSOS": 0.97, "SATPOLPP": math.inf, "Kelurahan Krajan": 0.9}

@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select, update
 
-from muara.config import DuplicateDetectionSettings, RouterSettings
 from muara.domain import Decision, DecisionMode, NewComplaint, State, Suggestion
 from muara.exporters.metrics import Metrics
 from muara.router.ruleset import RuleSet
+from muara.router.settings import DuplicateDetectionSettings, RouterSettings
 from muara.router.stage import RouteStage
 from muara.store.duplicate_index import DuplicateCheck, DuplicateIndex
 from muara.store.duplicate_tables import duplicate_fingerprints, duplicate_keys

@@ -14,7 +14,6 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from muara.config import ImapMailbox
 from muara.daemon import MeteredSink
 from muara.exporters.metrics import Metrics
 from muara.ingest.base import PollReport
@@ -22,6 +21,7 @@ from muara.ingest.email import EmailCollector
 from muara.ingest.email.check import check_mailbox
 from muara.ingest.email.errors import MailboxLoginError, MailboxUnavailableError
 from muara.ingest.email.imap import ImapSession
+from muara.ingest.settings import ImapMailbox
 from muara.ingest.testing import SimulatedCrashError
 from muara.store.cursors import Cursors
 from muara.store.followups import Followups

@@ -206,7 +206,7 @@ def test_a_lookup_sooner_than_a_call_may_take_is_refused() -> None:
     """Looking a filing up while its call may still be in flight would file it twice."""
     from pydantic import ValidationError
 
-    from muara.config import LaporSettings
+    from muara.exporters.settings import LaporSettings
 
     with pytest.raises(ValidationError, match="reconcile_after_seconds must be longer"):
         LaporSettings(timeout_seconds=30, reconcile_after_seconds=10)

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from muara.config import LaporSettings, WorkerSettings
+from muara.config import WorkerSettings
 from muara.domain import Reporter, State
 from muara.exporters.file_sink import FIELDS, TARGET, FileSinkStage, render, write_whole
 from muara.exporters.metrics import Metrics
+from muara.exporters.settings import LaporSettings
 from muara.store.outbox import Outbox
 from muara.store.repository import Store
 from muara.testing import FakeClock

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from muara.config import SpoolSource
 from muara.ingest.base import PollReport
 from muara.ingest.call_logs import CallLogParser
 from muara.ingest.rows import INVALID_DATE, MALFORMED_ROW
+from muara.ingest.settings import SpoolSource
 from muara.ingest.spool import SpoolCollector
 from muara.ingest.testing import MemorySink, SimulatedCrashError
 from muara.store.repository import Store

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from muara.config import CsvColumns, SpoolSource
 from muara.ingest.csv_rows import (
     CONFLICTING_ROW,
     EMPTY_FILE,
@@ -27,6 +26,7 @@ from muara.ingest.csv_rows import (
     parse_csv,
     parse_received_at,
 )
+from muara.ingest.settings import CsvColumns, SpoolSource
 
 HEADER = "call_id,started_at,caller_name,caller_number,category,summary,district,subdistrict"
 # Personal data of the fixtures: none of it may appear in a reason or a log line.

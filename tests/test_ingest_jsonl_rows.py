@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from muara.config import CsvColumns, SpoolSource, load_settings
+from muara.config import load_settings
 from muara.ingest.call_logs import CallLogParser
 from muara.ingest.jsonl_rows import JSONL_CONTENT_TYPE, NOT_JSON_LINES, parse_jsonl
 from muara.ingest.rows import (
@@ -26,6 +26,7 @@ from muara.ingest.rows import (
     MISSING_FIELD,
     ParsedFile,
 )
+from muara.ingest.settings import CsvColumns, SpoolSource
 
 WIB = ZoneInfo("Asia/Jakarta")
 DIGEST = "fedcba9876543210" * 4

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from muara.config import SpoolSource
 from muara.domain import NewComplaint, RawInput
 from muara.ingest import spool
 from muara.ingest.base import Collector, PollReport, Stored
@@ -28,6 +27,7 @@ from muara.ingest.csv_rows import (
     MISSING_COLUMNS,
     NOT_CSV,
 )
+from muara.ingest.settings import SpoolSource
 from muara.ingest.spool import FILE_TOO_LARGE, RAW_HEAD_BYTES, SpoolCollector
 from muara.ingest.testing import MemorySink, SimulatedCrashError
 from muara.store.repository import Store

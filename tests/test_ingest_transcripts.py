@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from muara.config import TranscriptSource
 from muara.ingest.base import PollReport
 from muara.ingest.rows import (
     EMPTY_FILE,
@@ -24,6 +23,7 @@ from muara.ingest.rows import (
     MISSING_FIELD,
     ParsedFile,
 )
+from muara.ingest.settings import TranscriptSource
 from muara.ingest.testing import MemorySink, SimulatedCrashError
 from muara.ingest.transcript_parse import NOT_TRANSCRIPT, UNKNOWN_SPEAKER
 from muara.ingest.transcripts import (

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from muara.config import ConfigError, XSource
+from muara.config import ConfigError
 from muara.ingest.base import PollReport
+from muara.ingest.settings import XSource
 from muara.ingest.testing import SimulatedCrashError
 from muara.ingest.x.api import MAX_WAITS, Feed, XApiError, XAuthError
 from muara.ingest.x.collector import OWN_POST, RETWEET, XCollector, cursor_name

@@ -10,7 +10,6 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from muara.config import LaporSettings
 from muara.exporters.lapor.client import LaporClient
 from muara.exporters.lapor.errors import LaporOutcomeUnknown, LaporRejected, LaporUnavailable
 from muara.exporters.lapor.faults import FaultKind
@@ -21,6 +20,7 @@ from muara.exporters.lapor.simulator import (
     SimulatorState,
     default_institutions,
 )
+from muara.exporters.settings import LaporSettings
 
 TOKEN, KEY = "tok-calls", "key-calls"
 AGENCIES = {"DLH": "Dinas Lingkungan Hidup", "PDAM": "Perusahaan Daerah Air Minum"}

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from muara.config import ConfigError, LaporSettings
+from muara.config import ConfigError
 from muara.exporters.lapor.client import (
     LaporClient,
     complaint_id_from,
@@ -39,6 +39,7 @@ from muara.exporters.lapor.simulator import (
     SimulatorState,
     default_institutions,
 )
+from muara.exporters.settings import LaporSettings
 
 TOKEN = "tok-3n7"
 KEY = "key-9q2"

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from muara.config import LaporSettings
 from muara.exporters.lapor.payload import (
     TITLE_MAX,
     FilingInput,
@@ -17,6 +16,7 @@ from muara.exporters.lapor.payload import (
     incident_date,
     make_title,
 )
+from muara.exporters.settings import LaporSettings
 
 SETTINGS = LaporSettings(
     channel_id=13,

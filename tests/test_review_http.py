@@ -13,8 +13,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from muara.cli import main
-from muara.config import ReviewSettings
 from muara.daemon import Daemon
+from muara.review.settings import ReviewSettings
 from muara.store.engine import create_engine
 from muara.store.records import utc_now
 from muara.store.repository import Store

@@ -14,13 +14,14 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from muara.config import ReviewSettings, SlaSettings
 from muara.daemon import Daemon
 from muara.exporters.lapor.payload import WIB
 from muara.exporters.metrics import Metrics
+from muara.exporters.settings import SlaSettings
 from muara.review.app import mount_review
 from muara.review.context import forwarding_deadline
 from muara.review.passwords import hash_password
+from muara.review.settings import ReviewSettings
 from muara.store.engine import create_engine
 from muara.store.records import utc_now
 from muara.store.repository import Store

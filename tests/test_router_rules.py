@@ -16,13 +16,14 @@ from sqlalchemy import select
 from muara.classify.location import Gazetteer
 from muara.classify.starter import STARTER_AGENCIES
 from muara.cli import main
-from muara.config import ConfigError, RouterSettings, load_settings
+from muara.config import ConfigError, load_settings
 from muara.domain import Decision, DecisionMode, NewComplaint, State, Suggestion
 from muara.exporters.metrics import Metrics
 from muara.router.configured import ruleset_from, unknown_agencies
 from muara.router.emergency import EmergencyRule
 from muara.router.rules import decide
 from muara.router.ruleset import RuleFailure, RuleSet, default_ruleset
+from muara.router.settings import RouterSettings
 from muara.router.stage import RouteStage
 from muara.store.records import Change, ComplaintRecord
 from muara.store.repository import Store

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from muara.config import SlaSettings
 from muara.domain import State
 from muara.exporters.lapor.faults import FaultKind
 from muara.exporters.lapor.payload import WIB
+from muara.exporters.settings import SlaSettings
 from muara.exporters.status_sync import (
     StatusSync,
     followup_entries,

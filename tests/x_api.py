@@ -20,7 +20,7 @@ import pytest
 import trustme
 from aiohttp import web
 
-from muara.config import XSource
+from muara.ingest.settings import XSource
 
 TOKEN = "test-bearer-token-0000"
 ACCOUNT_ID = "1500000000000000001"  # the region's account, @PemkotContoh

@@ -32,7 +32,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from muara.config import ConfigError, LaporSettings
+from muara.config import ConfigError
 from muara.exporters.lapor.errors import (
     LaporAuthError,
     LaporError,
@@ -42,6 +42,7 @@ from muara.exporters.lapor.errors import (
     LaporUnavailable,
 )
 from muara.exporters.lapor.models import AttachmentFile, Institution, LookupHit
+from muara.exporters.settings import LaporSettings
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from muara.config import LaporSettings
+from muara.exporters.settings import LaporSettings
 
 # WIB (Western Indonesia Time) has been UTC+7 without daylight saving since 1964; a fixed offset
 # avoids depending on the host's tz database.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from muara.config import ImapMailbox
 from muara.ingest.email.errors import MailboxError
 from muara.ingest.email.imap import ImapSession
+from muara.ingest.settings import ImapMailbox
 
 
 def _check(mailbox: ImapMailbox) -> tuple[bool, str]:

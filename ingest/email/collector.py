@@ -20,7 +20,6 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from muara.config import ImapMailbox
 from muara.domain import Attachment, NewComplaint, RawInput
 from muara.ingest.base import IngestSink, PollReport, Stored
 from muara.ingest.email.errors import MailboxError, MailboxUnavailableError
@@ -34,6 +33,7 @@ from muara.ingest.email.parse import (
     message_source_id,
     parse_mail,
 )
+from muara.ingest.settings import ImapMailbox
 from muara.store.cursors import Cursors
 from muara.store.followups import Followups
 from muara.store.records import Clock, utc_now

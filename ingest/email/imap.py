@@ -16,7 +16,6 @@ from typing import Any, ParamSpec, TypeVar
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-from muara.config import ImapMailbox
 from muara.domain import Attachment
 from muara.ingest.email import oversize
 from muara.ingest.email.errors import (
@@ -26,6 +25,7 @@ from muara.ingest.email.errors import (
     MailboxProtocolError,
     MailboxUnavailableError,
 )
+from muara.ingest.settings import ImapMailbox
 
 logger = logging.getLogger(__name__)
 # imapclient logs the IMAP conversation at DEBUG: addresses, file names and subjects of citizens'

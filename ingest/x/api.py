@@ -17,7 +17,7 @@ import aiohttp
 from tweepy.asynchronous import AsyncClient
 from tweepy.errors import HTTPException, TooManyRequests, TweepyException
 
-from muara.config import XSource
+from muara.ingest.settings import XSource
 from muara.ingest.x.tweets import Page, PageFormatError, read_page
 
 log = logging.getLogger(__name__)

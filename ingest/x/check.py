@@ -6,7 +6,7 @@ import asyncio
 
 from tweepy.asynchronous import AsyncClient
 
-from muara.config import XSource
+from muara.ingest.settings import XSource
 from muara.ingest.x.api import XApi, XApiError, XAuthError, feeds_of
 from muara.ingest.x.http import ssl_context, x_session
 from muara.store.records import utc_now

@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tweepy.asynchronous import AsyncClient
 
 from muara.classify.relevance_model import RelevanceFilter, bundled_filter
-from muara.config import ConfigError, XSource
+from muara.config import ConfigError
 from muara.domain import NewComplaint, RawInput
 from muara.ingest.base import IngestSink, PollReport
+from muara.ingest.settings import XSource
 from muara.ingest.x.api import Feed, Sleep, XApi, XApiError, feeds_of
 from muara.ingest.x.http import ssl_context, x_session
 from muara.ingest.x.threads import Threads

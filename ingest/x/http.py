@@ -14,7 +14,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-from muara.config import XSource
+from muara.ingest.settings import XSource
 
 API_HOST = "api.twitter.com"
 
