@@ -2,7 +2,7 @@
 
 `text` (normalisation, personal-data masking), `location` (gazetteer, local offices), `model`
 (the trained model), `fitting` (training it), `calibration` (honest confidence), `suggest`
-(scores to suggestions), `fastchar` (fast features), `persist` (skops files), `dataset` and
+(scores to suggestions), `fastfeatures` (fast features), `persist` (skops files), `dataset` and
 `training` (an office's CSV), `corrections` (coordinators' decisions), `registry` and `holder`
 (the store's models, hot swap), `evaluation`, `figures`, `plots` (`muara evaluate`), `starter`
 (the bundled default), `stage` (the classify stage), `cli`, `errors`. Nothing is re-exported

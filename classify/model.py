@@ -26,7 +26,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from muara.classify import persist
 from muara.classify.calibration import NEVER, Calibration, softmax_at, target_key
 from muara.classify.errors import ModelLoadError
-from muara.classify.fastchar import fast_paths, transform_union
+from muara.classify.fastfeatures import fast_paths, transform_union
 from muara.classify.location import LOCAL_OFFICE_LABEL, Gazetteer, Level, OfficeDirectory, Place
 from muara.classify.suggest import Scored, Suggester
 from muara.classify.text import NORMALISER_VERSION, model_text

@@ -35,7 +35,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # s
 from muara.classify import persist
 from muara.classify.calibration import Calibration, fit_temperature, softmax_at
 from muara.classify.errors import ModelLoadError, TrainingDataError
-from muara.classify.fastchar import fast_paths, transform_union
+from muara.classify.fastfeatures import fast_paths, transform_union
 from muara.classify.fitting import build_classifier, build_features, data_fingerprint
 from muara.classify.relevance import Kind, Verdict
 from muara.classify.relevance_seed import COMPLAINT, RELEVANCE_LABELS, seed_posts

@@ -67,14 +67,17 @@ def mask_personal_data(text: str) -> str:
     return _mask(text, email=EMAIL_MASK, nik=NIK_MASK, phone=PHONE_MASK)
 
 
-def normalise(text: str) -> str:
-    """Fold the ways citizens write the same thing into one, so the model sees the words alike."""
+def _folded_and_masked(text: str) -> str:
     # NFKC first: it turns full-width and styled characters (even some digits) into plain ones.
     text = unicodedata.normalize("NFKC", text).lower()
     if "://" in text or "www." in text:
         text = _URL.sub(f" {URL_TOKEN} ", text)
-    text = _mask(text, email=f" {EMAIL_TOKEN} ", nik=f" {NIK_TOKEN} ", phone=f" {PHONE_TOKEN} ")
-    text = _REPEATED_LETTER.sub(r"\1", text)
+    return _mask(text, email=f" {EMAIL_TOKEN} ", nik=f" {NIK_TOKEN} ", phone=f" {PHONE_TOKEN} ")
+
+
+def normalise(text: str) -> str:
+    """Fold the ways citizens write the same thing into one, so the model sees the words alike."""
+    text = _REPEATED_LETTER.sub(r"\1", _folded_and_masked(text))
     return _WHITESPACE.sub(" ", text).strip()
 
 
@@ -122,9 +125,38 @@ GREETINGS = frozenset(_GREETING_WORDS.split())
 _WORD_OR_MARK = re.compile(r"\w+|[^\w\s]")
 
 
+# Each informal word's spelling, and "" for a greeting (also one an informal word spells out).
+_REWRITES: dict[str, str] = {word: "" for word in GREETINGS} | {
+    word: "" if spelled in GREETINGS else spelled for word, spelled in INFORMAL_WORDS.items()
+}
+# What each word a text was cut into becomes in the model's text; words repeat, so each distinct
+# one is worked out once. Bounded: past the limit it starts afresh.
+_MODEL_WORDS: dict[str, str] = {}
+_MAX_MODEL_WORDS = 200_000
+
+
+def _model_word(word: str) -> str:
+    spelled = _REPEATED_LETTER.sub(r"\1", word)
+    spelled = _REWRITES.get(spelled, spelled)
+    if len(_MODEL_WORDS) >= _MAX_MODEL_WORDS:
+        _MODEL_WORDS.clear()
+    _MODEL_WORDS[word] = spelled
+    return spelled
+
+
 def model_text(text: str) -> str:
-    """What the model's features read: normalised, informal words spelled out, greetings gone."""
-    words = _WORD_OR_MARK.findall(normalise(text))
-    return " ".join(
-        spelled for word in words if (spelled := INFORMAL_WORDS.get(word, word)) not in GREETINGS
-    )
+    """What the model's features read: normalised, informal words spelled out, greetings gone.
+
+    The same as cutting `normalise(text)` into words and marks and rewriting each, but the cut
+    comes first: a run of one letter never crosses a word's edge, so folding it word by word
+    gives the same words, and each distinct word is folded and rewritten only once.
+    """
+    known = _MODEL_WORDS.get
+    spelled_words = []
+    for word in _WORD_OR_MARK.findall(_folded_and_masked(text)):
+        spelled = known(word)
+        if spelled is None:
+            spelled = _model_word(word)
+        if spelled:
+            spelled_words.append(spelled)
+    return " ".join(spelled_words)

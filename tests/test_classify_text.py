@@ -5,10 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from muara.classify.text import mask_personal_data, model_text, normalise
+from muara.classify.text import (
+    GREETINGS,
+    INFORMAL_WORDS,
+    mask_personal_data,
+    model_text,
+    normalise,
+)
 
 SIXTEEN_DIGITS = re.compile(r"\d{16}")
 
@@ -142,3 +148,42 @@ def test_the_quick_checks_skip_only_what_would_not_match(text: str) -> None:
 
     full = module._PHONE.sub("P", module._NIK.sub("N", module._EMAIL.sub("E", text)))
     assert module._mask(text, email="E", nik="N", phone="P") == full
+
+
+def _model_text_by_definition(text: str) -> str:
+    """model_text as first written: normalise the whole text, cut it, rewrite every word."""
+    words = re.findall(r"\w+|[^\w\s]", normalise(text))
+    return " ".join(w for word in words if (w := INFORMAL_WORDS.get(word, word)) not in GREETINGS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *INFORMAL_WORDS,
+                *sorted(GREETINGS),
+                "jalannn",
+                "tdkkk",
+                "gggg",
+                "aa",
+                "\uff34\uff44\uff4b",  # full-width "Tdk"
+                "İ",
+                "ß",
+                "__url__",
+                "081234567890",
+                "www.x.id/aaa",
+                "warga@mail.id",
+                "!!!",
+                "2",
+                " ",
+                "\n",
+            ]
+        ),
+        max_size=25,
+    )
+)
+def test_model_text_word_by_word_is_the_whole_text_rewritten(words: list[str]) -> None:
+    """The word cache and the word-by-word letter folding change nothing in what the model reads."""
+    for text in (" ".join(words), "".join(words)):
+        assert model_text(text) == _model_text_by_definition(text)
