@@ -174,10 +174,17 @@ async def run_backend(
         stderr=asyncio.subprocess.PIPE,
     )
     assert simulator.stderr is not None
+    said = b""
     while not (
-        match := re.search(rb"simulator on (http://\S+):", await simulator.stderr.readline())
+        match := re.search(
+            rb"simulator on (http://\S+):", line := await simulator.stderr.readline()
+        )
     ):
-        pass
+        said += line
+        if not line:  # it exited before it listened
+            raise SystemExit(
+                f"the LAPOR! simulator did not start:\n{said.decode(errors='replace')}"
+            )
     simulator_url = match.group(1).decode()
     # Its log goes on being read, or a full pipe would stall it mid-run.
     stderr_drain = asyncio.create_task(drain_stream(simulator.stderr))
