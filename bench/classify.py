@@ -22,30 +22,25 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from muara.classify.dataset import columns_for, read_csv
-from muara.classify.location import Gazetteer
 from muara.classify.model import AgencyModel
 from muara.classify.relevance_model import RelevanceFilter, train_seed_model
 from muara.classify.training import train_examples
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.history import add_history_arguments, read_history
+
 BATCH = 200
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("csv", nargs="?", type=Path, default=SHARED / "surabaya-2022.csv")
-    parser.add_argument("--preset", choices=["muara", "lapor"], default="muara")
-    parser.add_argument("--gazetteer", type=Path, help="default: the shared Surabaya gazetteer")
+    add_history_arguments(parser)
     parser.add_argument("--single", type=int, default=2000, help="complaints timed one by one")
     args = parser.parse_args()
-    if not args.csv.exists():
-        print(f"no such file: {args.csv} (give a CSV of labelled complaints)", file=sys.stderr)
+    if (history := read_history(args)) is None:
         return 2
-    gazetteer_path = args.gazetteer or SHARED / "surabaya-gazetteer.csv"
-    gazetteer = Gazetteer.load(gazetteer_path) if gazetteer_path.exists() else None
-    columns, required = columns_for(args.preset)
-    examples = read_csv(args.csv, columns, required=required).examples
+    examples, gazetteer = history
     texts = [e.text for e in examples]
     places = [e.place for e in examples]
     print(f"{args.csv.name}: {len(examples):,} complaints")

@@ -22,7 +22,6 @@ import argparse
 import random
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,13 +29,16 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from muara.classify.calibration import coverage_at_precision
-from muara.classify.dataset import Example, columns_for, read_csv
+from muara.classify.dataset import Example
 from muara.classify.evaluation import split_by_time
-from muara.classify.location import Gazetteer, parse_office, role_of
+from muara.classify.figures import Predicted, figures
+from muara.classify.location import Gazetteer, role_of
 from muara.classify.training import train_examples
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.history import add_history_arguments, read_history
+
 NEAR = 0.9
 
 
@@ -66,81 +68,54 @@ def near_duplicate_agreement(examples: Sequence[Example]) -> None:
         print()
 
 
-@dataclass
-class Tally:
-    """Right answers over the complaints judged: every label, roles, local-office complaints."""
-
-    judged: int = 0
-    right: int = 0
-    right_role: int = 0
-    local: int = 0
-    right_local: int = 0
-    confidence: list[float] = field(default_factory=list)
-    correct: list[bool] = field(default_factory=list)
-
-    def add(
-        self, predicted: Sequence[str], confidence: Sequence[float], truth: Sequence[str]
-    ) -> None:
-        self.confidence.extend(confidence)
-        for guess, label in zip(predicted, truth, strict=True):
-            self.judged += 1
-            self.correct.append(guess == label)
-            self.right += guess == label
-            self.right_role += role_of(guess) == role_of(label)
-            if parse_office(label):
-                self.local += 1
-                self.right_local += guess == label
-
-    def __str__(self) -> str:
-        local = f"{self.right_local / self.local:.3f}" if self.local else "-"
-        return (
-            f"accuracy {self.right / self.judged:.3f}, role {self.right_role / self.judged:.3f}, "
-            f"local offices {local}, auto-routable at 95% precision "
-            f"{coverage_at_precision(self.confidence, self.correct, 0.95):.0%} "
-            f"({self.judged:,} judged)"
-        )
-
-
 def judge(
-    train: Sequence[Example], test: Sequence[Example], gazetteer: Gazetteer | None, tally: Tally
-) -> Tally:
+    train: Sequence[Example], test: Sequence[Example], gazetteer: Gazetteer | None
+) -> list[Predicted]:
+    """What a model trained on `train` suggests for each complaint of `test`."""
     model, _ = train_examples(train, gazetteer=gazetteer)
     found = model.predict([e.text for e in test], top_k=1, places=[e.place for e in test])
-    tally.add([s.top[0][0] for s in found], [s.confidence for s in found], [e.label for e in test])
-    return tally
+    return [Predicted(tuple(agency for agency, _ in s.top), s.confidence) for s in found]
+
+
+def summary(truth: Sequence[str], predicted: Sequence[Predicted]) -> str:
+    """`muara evaluate`'s figures of these suggestions, and how often the role was right."""
+    found = figures(truth, predicted)
+    pairs = zip(truth, predicted, strict=True)
+    roles = np.mean([role_of(p.agency) == role_of(label) for label, p in pairs])
+    return (
+        f"accuracy {found['accuracy']:.3f}, role {roles:.3f}, "
+        f"local offices {found['local_office_accuracy']:.3f}, auto-routable at 95% precision "
+        f"{found['coverage_at_precision']['0.95']:.0%} ({found['n']:,} judged)"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("csv", nargs="?", type=Path, default=SHARED / "surabaya-2022.csv")
-    parser.add_argument("--preset", choices=["muara", "lapor"], default="muara")
-    parser.add_argument("--gazetteer", type=Path, help="default: the shared Surabaya gazetteer")
+    add_history_arguments(parser)
     parser.add_argument("--test-from", default="2022-10-01", help="time split (YYYY-MM-DD)")
     parser.add_argument("--folds", type=int, default=5, help="shuffled folds (no drift)")
     args = parser.parse_args()
-    if not args.csv.exists():
-        print(f"no such file: {args.csv} (give a CSV of labelled complaints)", file=sys.stderr)
+    if (history := read_history(args)) is None:
         return 2
-    gazetteer_path = args.gazetteer or SHARED / "surabaya-gazetteer.csv"
-    gazetteer = Gazetteer.load(gazetteer_path) if gazetteer_path.exists() else None
-    columns, required = columns_for(args.preset)
-    examples = read_csv(args.csv, columns, required=required).examples
+    examples, gazetteer = history
     print(f"{len(examples):,} labelled complaints from {args.csv.name}")
     near_duplicate_agreement(examples)
 
     shuffled = list(examples)
     random.Random(0).shuffle(shuffled)
-    tally = Tally()
+    truth: list[str] = []
+    predicted: list[Predicted] = []
     for fold in range(args.folds):
         test = shuffled[fold :: args.folds]
         train = [e for i, e in enumerate(shuffled) if i % args.folds != fold]
         print(f"  shuffled fold {fold + 1}/{args.folds}…", end="\r", file=sys.stderr, flush=True)
-        judge(train, test, gazetteer, tally)
-    print(f"no drift ({args.folds} shuffled folds): {tally}")
+        truth += [e.label for e in test]
+        predicted += judge(train, test, gazetteer)
+    print(f"no drift ({args.folds} shuffled folds): {summary(truth, predicted)}")
 
     cut = datetime.fromisoformat(args.test_from).replace(tzinfo=ZoneInfo("Asia/Jakarta"))
     train, test, where = split_by_time(examples, test_from=cut, test_fraction=0.25)
-    print(f"{where}: {judge(train, test, gazetteer, Tally())}")
+    print(f"{where}: {summary([e.label for e in test], judge(train, test, gazetteer))}")
     return 0
 
 
